@@ -1,0 +1,69 @@
+# florasite: `make run` serves the dashboard on the built-in FLORA sandbox; `make test` runs
+# every test. Both set everything up on a machine with only Python 3.11 and make.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+VAR := var
+
+# Local defaults for `make run`; every one can be overridden from the environment.
+export SECRET_KEY_FILE ?= $(CURDIR)/$(VAR)/secret_key
+export FLORASITE_ENCRYPTION_KEYS_FILE ?= $(CURDIR)/$(VAR)/encryption_keys
+export FLORA_SANDBOX_ENABLED ?= true
+export FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS ?= true
+export PUBLIC_BASE_URL ?= http://127.0.0.1:8000
+
+.PHONY: run test lint format setup migrate demo keys clean help
+
+help:
+	@echo "make run    set up and serve the dashboard on http://127.0.0.1:8000"
+	@echo "make test   set up and run the whole test suite"
+	@echo "make lint   ruff check and format check"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "florasite needs Python 3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Local secrets, generated once, kept out of git (var/ is ignored), readable only by you.
+$(VAR)/secret_key: | $(STAMP)
+	@mkdir -p $(VAR) && chmod 700 $(VAR)
+	@umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+	@echo "Generated a secret key in $(CURDIR)/$@"
+
+$(VAR)/encryption_keys: | $(STAMP)
+	@mkdir -p $(VAR) && chmod 700 $(VAR)
+	@umask 077 && $(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' > $@
+	@echo "Generated an encryption key in $(CURDIR)/$@ (back it up: team secrets cannot be read without it)"
+
+keys: $(VAR)/secret_key $(VAR)/encryption_keys
+
+migrate: setup keys
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
+
+demo: migrate
+	$(BIN)/python manage.py setup_demo
+
+run: demo
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python bin/serve.py
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,32 @@
+"""Settings for the test suite: the real settings, with test-only secrets filled in.
+
+The environment still wins (CI sets DATABASE_URL and REDIS_URL for the PostgreSQL run).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
+# A fixed key so that encrypted fixtures are reproducible; never used outside tests.
+os.environ.setdefault("FLORASITE_ENCRYPTION_KEYS", "dGVzdC1lbmNyeXB0aW9uLWtleS0xMjM0NTY3ODkwMTI=")
+os.environ.setdefault("FLORA_SANDBOX_ENABLED", "true")
+os.environ.setdefault("FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS", "true")
+os.environ.setdefault("PUBLIC_BASE_URL", "http://testserver")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+
+from florasite.settings import *  # noqa: E402,F403
+from florasite.settings import VAR_DIR  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / "test-media"
+# Tests run background work by calling the task functions directly.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+# Static files come from the finders in tests; there is no collected folder.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
