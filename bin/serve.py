@@ -26,8 +26,11 @@ def main() -> int:
     }
     procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}
     bind = env.get("GUNICORN_BIND", "127.0.0.1:8000")
-    print(f"florasite is starting on http://{bind}/ (web pid {procs['web'].pid}, "
-          f"worker pid {procs['worker'].pid}); press Ctrl-C to stop.", flush=True)
+    print(
+        f"florasite is starting on http://{bind}/ (web pid {procs['web'].pid}, "
+        f"worker pid {procs['worker'].pid}); press Ctrl-C to stop.",
+        flush=True,
+    )
 
     stopping = False
 
@@ -43,8 +46,10 @@ def main() -> int:
         for name, proc in procs.items():
             code = proc.poll()
             if code is not None:
-                print(f"florasite: the {name} process exited with status {code}; stopping.",
-                      flush=True)
+                print(
+                    f"florasite: the {name} process exited with status {code}; stopping.",
+                    flush=True,
+                )
                 exit_code = code or 1
                 stopping = True
                 break

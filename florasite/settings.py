@@ -66,6 +66,7 @@ FLORA_SANDBOX_ENABLED = env_bool("FLORA_SANDBOX_ENABLED", False)
 FLORA_SANDBOX_SPEEDUP = env_float("FLORA_SANDBOX_SPEEDUP", 1.0, minimum=0.001)
 FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS = env_bool("FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS", False)
 FLORA_CATALOG_TTL = env_int("FLORA_CATALOG_TTL", 300, minimum=0)
+HEALTHZ_MAX_HEARTBEAT_AGE = env_int("HEALTHZ_MAX_HEARTBEAT_AGE", 60, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -77,13 +78,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    # florasite before django_tasks_db: its db_worker command (heartbeat, periodic jobs)
+    # shadows the upstream one.
+    "florasite",
     "django_tasks",
     "django_tasks_db",
-    "florasite",
     "sandbox",
 ]
 
 MIDDLEWARE = [
+    "florasite.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -209,19 +213,25 @@ if PUBLIC_BASE_URL_IS_HTTPS:
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-    raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {LOG_LEVEL!r}.")
+    raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR: {LOG_LEVEL!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"redact_tokens": {"()": "florasite.logging.RedactTokensFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.server": {"level": "WARNING"},
+        "django.request": {"filters": ["redact_tokens"]},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
     },

@@ -81,7 +81,8 @@ def test_env_url_requires_absolute_http_url(monkeypatch):
 
 
 def _import_settings(extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SECRET_KEY", "FLORA", "DEBUG"))}
+    ours = ("SECRET_KEY", "FLORA", "DEBUG", "DATABASE_URL")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     clean.update({"DJANGO_SETTINGS_MODULE": "florasite.settings", **extra_env})
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from django.core.management import get_commands
+from django.utils import timezone
+
+from florasite import periodic
+from florasite.models import PeriodicJob, WorkerHeartbeat
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_is_503_when_no_worker_ever_beat(client):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["database"] == "ok"
+    assert body["worker"] == "never seen"
+
+
+def test_healthz_is_200_with_fresh_heartbeat_and_reports_its_age(client):
+    periodic.beat("worker-1", now=timezone.now() - timedelta(seconds=3))
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert 2 <= body["worker_heartbeat_age_seconds"] < 30
+
+
+def test_healthz_is_503_when_heartbeat_is_stale(client, settings):
+    settings.HEALTHZ_MAX_HEARTBEAT_AGE = 60
+    periodic.beat("worker-1", now=timezone.now() - timedelta(minutes=5))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["worker"] == "stale"
+
+
+def test_healthz_needs_no_login_and_rejects_post(client):
+    assert client.post("/healthz").status_code == 405
+
+
+def test_beat_updates_one_row_per_worker():
+    periodic.beat("w1")
+    periodic.beat("w1")
+    periodic.beat("w2")
+    assert WorkerHeartbeat.objects.count() == 2
+
+
+class _FakeTask:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def enqueue(self) -> None:
+        self.calls += 1
+
+
+def test_periodic_job_is_claimed_once_per_period(monkeypatch):
+    fake = _FakeTask()
+    monkeypatch.setattr(periodic, "_JOBS", {})
+    monkeypatch.setattr(periodic, "import_string", lambda path: fake)
+    periodic.register("demo", timedelta(seconds=30), "x.y")
+    now = timezone.now()
+    assert periodic.tick("a", now=now) == ["demo"]
+    # A second worker ticking at the same moment, or a bit later, loses the claim.
+    assert periodic.tick("b", now=now) == []
+    assert periodic.tick("b", now=now + timedelta(seconds=10)) == []
+    assert periodic.tick("b", now=now + timedelta(seconds=31)) == ["demo"]
+    assert fake.calls == 2
+    assert PeriodicJob.objects.get(name="demo").last_worker_id == "b"
+
+
+def test_db_worker_is_ours():
+    assert get_commands()["db_worker"] == "florasite"
+
+
+def test_request_id_header_and_log_line(client, caplog):
+    with caplog.at_level(logging.INFO, logger="florasite.request"):
+        response = client.get("/accounts/login/")
+    request_id = response["X-Request-ID"]
+    assert request_id.startswith("fs_")
+    lines = [r.getMessage() for r in caplog.records if r.name == "florasite.request"]
+    assert any("GET /accounts/login/ 200" in line and request_id in line for line in lines)
+
+
+def test_incoming_request_id_is_reused_only_when_well_formed(client):
+    good = client.get("/accounts/login/", HTTP_X_REQUEST_ID="abc12345-proxy")
+    assert good["X-Request-ID"] == "abc12345-proxy"
+    bad = client.get("/accounts/login/", HTTP_X_REQUEST_ID="evil\nline injected")
+    assert bad["X-Request-ID"].startswith("fs_")
+
+
+def test_share_tokens_are_cut_from_the_request_log(client, caplog):
+    with caplog.at_level(logging.INFO, logger="florasite.request"):
+        client.get("/s/SECRETTOKENVALUE1234567890")
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "SECRETTOKENVALUE1234567890" not in text
+
+
+def test_custom_404_page_in_product_look(client, django_user_model):
+    user = django_user_model.objects.create_user("erin", password="pw-erin-123456")
+    client.force_login(user)
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "Not found" in html and "css/site.css" in html
