@@ -1,0 +1,90 @@
+"""FLORA API client: httpx + pydantic, no Django.
+
+from flora import Flora, NotFoundError
+
+with Flora(api_key=...) as client:
+    technique = client.techniques.retrieve("tech_abcd1234")
+    run = client.techniques.runs.create(technique.technique_id, inputs=[...])
+"""
+
+from __future__ import annotations
+
+from . import webhooks
+from ._client import Flora
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    FieldError,
+    FloraError,
+    IdempotencyConflictError,
+    IdempotencyDuplicateError,
+    InsufficientCreditsError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from ._models import (
+    MediaType,
+    Run,
+    RunInput,
+    RunInputType,
+    RunListItem,
+    RunOutput,
+    RunStatus,
+    Technique,
+    TechniqueIO,
+    TechniqueRef,
+    Workspace,
+    to_datetime,
+)
+from ._version import __version__
+from .pagination import CursorPage
+from .webhooks import WebhookEvent, WebhookEventData, WebhookVerificationError
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "CursorPage",
+    "FieldError",
+    "Flora",
+    "FloraError",
+    "IdempotencyConflictError",
+    "IdempotencyDuplicateError",
+    "InsufficientCreditsError",
+    "InternalServerError",
+    "MediaType",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Run",
+    "RunInput",
+    "RunInputType",
+    "RunListItem",
+    "RunOutput",
+    "RunStatus",
+    "Technique",
+    "TechniqueIO",
+    "TechniqueRef",
+    "UnprocessableEntityError",
+    "WebhookEvent",
+    "WebhookEventData",
+    "WebhookVerificationError",
+    "Workspace",
+    "__version__",
+    "to_datetime",
+    "webhooks",
+]

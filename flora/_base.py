@@ -1,0 +1,304 @@
+"""The request core: headers, retries, idempotency keys, response parsing."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+import pydantic
+from pydantic import BaseModel, TypeAdapter
+from pydantic.alias_generators import to_camel
+
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APITimeoutError,
+    _make_status_error,
+    parse_retry_after,
+)
+from ._models import FloraModel
+from ._version import __version__
+from .pagination import CursorPage
+
+logger = logging.getLogger("flora")
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://app.flora.ai/api/v1"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 2
+USER_AGENT = f"florasite/{__version__} (python-httpx/{httpx.__version__})"
+
+# Backoff as in the official SDK: 0.5 s doubling to 8 s, minus up to 25 % jitter.
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+# A server asking for longer than this is not worth blocking a web request on.
+MAX_RETRY_AFTER = 60.0
+# FLORA's advice on 429 without Retry-After: start backing off near 5 s.
+RATE_LIMIT_RETRY_DELAY = 5.0
+
+# Transport failures where the request may not have reached FLORA, or its answer was
+# lost: safe to retry because every POST carries an idempotency key.
+_RETRYABLE_TRANSPORT_ERRORS = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+    httpx.ProxyError,
+)
+
+
+def new_idempotency_key() -> str:
+    return f"florasite-{uuid.uuid4()}"
+
+
+def path_segment(value: str) -> str:
+    """Quote one path segment so an id can never change which endpoint is hit."""
+    if not isinstance(value, str) or value in {"", ".", ".."}:
+        raise ValueError(f"Invalid id for a URL path segment: {value!r}")
+    return quote(value, safe="")
+
+
+def mask_key(api_key: str) -> str:
+    """A hint at which key is in use, safe to show: 'sk_live_…abcd'."""
+    if len(api_key) < 24:
+        return "…"
+    prefix = api_key[: api_key.rfind("_", 0, 8) + 1]
+    return f"{prefix}…{api_key[-4:]}"
+
+
+class _PageMeta(FloraModel):
+    next_cursor: str | None = None
+    total_estimate: float | None = None
+
+
+class SyncAPIClient:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        timeout: float | httpx.Timeout,
+        max_retries: int,
+        http_client: httpx.Client | None,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self._api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._owns_http_client = http_client is None
+        self._http = http_client if http_client is not None else httpx.Client(timeout=timeout)
+        # Patchable so tests (and callers with their own scheduling) need not really sleep.
+        self._sleep: Callable[[float], None] = time.sleep
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP client, unless it was passed in (then its owner closes it)."""
+        if self._owns_http_client:
+            self._http.close()
+
+    def __repr__(self) -> str:
+        key_hint = mask_key(self._api_key)
+        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={key_hint!r})"
+
+    # -- requests --------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self._api_key}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send a request, retrying what is safe to retry; return the 2xx response."""
+        url = self.base_url + path
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        all_headers = {**self._headers(), **(headers or {})}
+        retries_taken = 0
+        while True:
+            response: httpx.Response | None = None
+            try:
+                response = self._http.request(
+                    method, url, params=query, json=body, headers=all_headers, timeout=self.timeout
+                )
+            except httpx.TimeoutException as exc:
+                error: APIError = APITimeoutError(request=_request_of(exc))
+                error.__cause__ = exc
+                retryable = True
+                outcome = "timed out"
+            except httpx.RequestError as exc:
+                detail = str(exc) or type(exc).__name__
+                error = APIConnectionError(f"Connection error: {detail}", request=_request_of(exc))
+                error.__cause__ = exc
+                retryable = isinstance(exc, _RETRYABLE_TRANSPORT_ERRORS)
+                outcome = f"connection error ({type(exc).__name__})"
+            else:
+                if response.is_success:
+                    return response
+                error = _make_status_error(response)
+                retryable = _should_retry(response)
+                outcome = f"HTTP {response.status_code}"
+
+            request_id = response.headers.get("request-id") if response is not None else None
+            if retryable and retries_taken < self.max_retries:
+                delay = self._retry_delay(retries_taken, response)
+                logger.warning(
+                    "FLORA %s %s failed: %s, request id %s; retrying in %.2f s (%d of %d)",
+                    method,
+                    path,
+                    outcome,
+                    request_id,
+                    delay,
+                    retries_taken + 1,
+                    self.max_retries,
+                )
+                self._sleep(delay)
+                retries_taken += 1
+                continue
+            logger.warning(
+                "FLORA %s %s failed: %s, request id %s; giving up after %d attempt(s)",
+                method,
+                path,
+                outcome,
+                request_id,
+                retries_taken + 1,
+            )
+            raise error
+
+    def _retry_delay(self, retries_taken: int, response: httpx.Response | None) -> float:
+        if response is not None:
+            requested = parse_retry_after(response.headers)
+            if requested is not None:
+                return min(requested, MAX_RETRY_AFTER)
+        delay = min(INITIAL_RETRY_DELAY * 2**retries_taken, MAX_RETRY_DELAY)
+        if response is not None and response.status_code == 429:
+            delay = max(delay, RATE_LIMIT_RETRY_DELAY)
+        return delay * (1 - 0.25 * random.random())
+
+    def _get(self, path: str, *, cast_to: type[M], params: Mapping[str, Any] | None = None) -> M:
+        response = self._request("GET", path, params=params)
+        return _validate(response, TypeAdapter(cast_to), _json(response))
+
+    def _post(
+        self,
+        path: str,
+        *,
+        cast_to: type[M],
+        body: Mapping[str, Any],
+        idempotency_key: str | None = None,
+    ) -> M:
+        # One key per call, reused by every retry: a POST that landed but whose answer
+        # was lost is recognised by FLORA instead of starting (and charging) a second run.
+        # The docs want it in the body, the spec in the header: send both.
+        key = idempotency_key or new_idempotency_key()
+        response = self._request(
+            "POST",
+            path,
+            body={**body, "idempotency_key": key},
+            headers={"Idempotency-Key": key},
+        )
+        return _validate(response, TypeAdapter(cast_to), _json(response))
+
+    def _get_list(self, path: str, *, key: str, model: type[M]) -> list[M]:
+        response = self._request("GET", path)
+        items = _envelope_items(response, _json(response), key)
+        return _validate(response, TypeAdapter(list[model]), items)  # type: ignore[valid-type]
+
+    def _get_page(
+        self, path: str, *, key: str, model: type[M], params: Mapping[str, Any]
+    ) -> CursorPage[M]:
+        response = self._request("GET", path, params=params)
+        body = _json(response)
+        items = _validate(
+            response,
+            TypeAdapter(list[model]),  # type: ignore[valid-type]
+            _envelope_items(response, body, key),
+        )
+        meta = _validate(response, TypeAdapter(_PageMeta), body.get("meta") or {})
+
+        def fetch(cursor: str) -> CursorPage[M]:
+            return self._get_page(path, key=key, model=model, params={**params, "cursor": cursor})
+
+        return CursorPage(
+            items=items,
+            next_cursor=meta.next_cursor,
+            total_estimate=meta.total_estimate,
+            cursor=params.get("cursor"),
+            fetch=fetch,
+        )
+
+
+def _should_retry(response: httpx.Response) -> bool:
+    # 409 means the idempotency key was already used: the first attempt landed.
+    # Retrying cannot help, and must never look like a fresh submission.
+    if response.status_code == 409:
+        return False
+    hint = response.headers.get("x-should-retry", "").strip().lower()
+    if hint == "true":
+        return True
+    if hint == "false":
+        return False
+    return response.status_code in (408, 429) or response.status_code >= 500
+
+
+def _request_of(exc: httpx.RequestError) -> httpx.Request | None:
+    try:
+        return exc.request
+    except RuntimeError:  # raised by a transport before the request was attached
+        return None
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        content_type = response.headers.get("content-type", "unknown")
+        raise APIResponseValidationError(
+            f"expected a JSON body, got {content_type}", response=response
+        ) from None
+
+
+def _envelope_items(response: httpx.Response, body: Any, key: str) -> Any:
+    if isinstance(body, dict):
+        for name in (key, to_camel(key)):
+            if isinstance(body.get(name), list):
+                return body[name]
+    raise APIResponseValidationError(f"expected a {key!r} list in the body", response=response)
+
+
+def _validate(response: httpx.Response, adapter: TypeAdapter[T], data: Any) -> T:
+    try:
+        return adapter.validate_python(data)
+    except pydantic.ValidationError as exc:
+        problems = exc.errors(include_url=False, include_input=False)
+        summary = "; ".join(
+            f"{'.'.join(str(part) for part in p['loc']) or 'body'}: {p['msg']}"
+            for p in problems[:3]
+        )
+        if len(problems) > 3:
+            summary += f" (and {len(problems) - 3} more)"
+        raise APIResponseValidationError(summary, response=response) from None
+
+
+class APIResource:
+    def __init__(self, client: SyncAPIClient) -> None:
+        self._client = client
