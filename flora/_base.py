@@ -132,13 +132,20 @@ class SyncAPIClient:
         """Send a request, retrying what is safe to retry; return the 2xx response."""
         url = self.base_url + path
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        all_headers = {**self._headers(), **(headers or {})}
+        extra_headers = dict(headers or {})
         retries_taken = 0
         while True:
             response: httpx.Response | None = None
             try:
+                # The Authorization header is built inline, never held in a local variable,
+                # so no traceback or error report can show the key.
                 response = self._http.request(
-                    method, url, params=query, json=body, headers=all_headers, timeout=self.timeout
+                    method,
+                    url,
+                    params=query,
+                    json=body,
+                    headers={**self._headers(), **extra_headers},
+                    timeout=self.timeout,
                 )
             except httpx.TimeoutException as exc:
                 error: APIError = APITimeoutError(request=_request_of(exc))

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "florasite",
     "django_tasks",
     "django_tasks_db",
+    "teams",
     "sandbox",
 ]
 
@@ -96,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.team / request.membership, checked against membership on every request.
+    "teams.middleware.CurrentTeamMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -118,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "florasite.context_processors.site",
+                "teams.context_processors.current_team",
             ],
         },
     }

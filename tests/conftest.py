@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.conf import settings
 
 
 @pytest.fixture(autouse=True)
@@ -23,3 +22,142 @@ def _isolated_cache(settings: object) -> None:
     for conf in caches.values():
         conf["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
     settings.CACHES = caches
+
+
+# --- The cast: teams A and B, alice/bob/carol in A, dave in B ----------------------------
+# Users have no password at all (clients use force_login): nothing to leak into logs.
+
+SANDBOX_BASE_URL = "http://testserver/sandbox/api/v1"
+
+
+@pytest.fixture(autouse=True)
+def _no_real_flora(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A FLORA call from a test must never reach the network: it fails loudly instead.
+
+    Tests that talk to FLORA use `sandbox_http` (the in-process sandbox) or respx.
+    """
+    import httpx
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError(
+            f"A test tried to reach FLORA at {request.url.host}: use the sandbox_http fixture."
+        )
+
+    client = httpx.Client(transport=httpx.MockTransport(refuse))
+    monkeypatch.setattr("teams.services.get_http_client", lambda: client)
+
+
+@pytest.fixture
+def sandbox_http(monkeypatch: pytest.MonkeyPatch):
+    """Route teams.services' FLORA calls to the sandbox served by this very Django, in-process.
+
+    Requests run in the test's thread and transaction, so the sandbox sees the test's data.
+    """
+    import httpx
+    from django.core.wsgi import get_wsgi_application
+
+    client = httpx.Client(
+        transport=httpx.WSGITransport(app=get_wsgi_application()), base_url="http://testserver"
+    )
+    monkeypatch.setattr("teams.services.get_http_client", lambda: client)
+    yield client
+    client.close()
+
+
+def make_team(
+    name: str,
+    slug: str,
+    *,
+    api_key: str,
+    workspaces: list[str],
+    base_url: str = SANDBOX_BASE_URL,
+    webhook_secret: str | None = None,
+):
+    """A team connected to FLORA (by default the in-process sandbox)."""
+    from teams.models import FloraConnection, Team
+    from teams.services import save_connection
+
+    team = Team.objects.create(name=name, slug=slug)
+    connection = FloraConnection(team=team, base_url=base_url, workspace_ids=workspaces)
+    save_connection(connection, actor="test setup", api_key=api_key, webhook_secret=webhook_secret)
+    return team
+
+
+def make_member(username: str, team, role: str):
+    from django.contrib.auth import get_user_model
+
+    from teams.models import Membership
+
+    user = get_user_model().objects.create_user(username)  # no usable password
+    Membership.objects.create(user=user, team=team, role=role)
+    return user
+
+
+@pytest.fixture
+def team_a(db):
+    """Team A, "Acme", on the sandbox with sk_sandbox_demo: ws_demo + ws_brand, default ws_demo."""
+    return make_team(
+        "Acme",
+        "acme",
+        api_key="sk_sandbox_demo",
+        webhook_secret="whsec_sandbox_demo",
+        workspaces=["ws_demo", "ws_brand"],
+    )
+
+
+@pytest.fixture
+def team_b(db):
+    """Team B, "Bravo", on the sandbox with sk_sandbox_other: ws_other."""
+    return make_team("Bravo", "bravo", api_key="sk_sandbox_other", workspaces=["ws_other"])
+
+
+@pytest.fixture
+def alice(team_a):
+    """Manager of team A."""
+    return make_member("alice", team_a, "manager")
+
+
+@pytest.fixture
+def bob(team_a):
+    """Member of team A."""
+    return make_member("bob", team_a, "member")
+
+
+@pytest.fixture
+def carol(team_a):
+    """Viewer of team A."""
+    return make_member("carol", team_a, "viewer")
+
+
+@pytest.fixture
+def dave(team_b):
+    """Member of team B only."""
+    return make_member("dave", team_b, "member")
+
+
+def _logged_in(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def alice_client(alice):
+    return _logged_in(alice)
+
+
+@pytest.fixture
+def bob_client(bob):
+    return _logged_in(bob)
+
+
+@pytest.fixture
+def carol_client(carol):
+    return _logged_in(carol)
+
+
+@pytest.fixture
+def dave_client(dave):
+    return _logged_in(dave)

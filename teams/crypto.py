@@ -1,0 +1,100 @@
+"""Encryption of the teams' FLORA secrets (API keys, webhook signing secrets).
+
+Keys come from settings.FLORASITE_ENCRYPTION_KEYS (Fernet keys, newest first), never from
+SECRET_KEY: rotating the session secret must not make the secrets unreadable, and the
+other way round. MultiFernet encrypts with the newest key and decrypts with any of them,
+which is what lets `manage.py rotate_encryption_keys` retire an old key.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
+
+SETTING = "FLORASITE_ENCRYPTION_KEYS"
+
+__all__ = [
+    "SETTING",
+    "DecryptionFailed",
+    "decrypt",
+    "encrypt",
+    "is_current",
+    "reencrypt",
+    "secret_hint",
+]
+
+
+class DecryptionFailed(Exception):
+    """No configured key opens this token. Callers add which secret it was."""
+
+
+def _keys() -> list[str]:
+    keys = list(getattr(settings, SETTING, []) or [])
+    if not keys:
+        # Settings already refuse to start without keys unless DEBUG is on; this is the
+        # DEBUG case, where we still must not store a secret we could never read back.
+        raise ImproperlyConfigured(
+            f"{SETTING} is empty: team secrets cannot be encrypted or decrypted. Set it (or "
+            f"{SETTING}_FILE) to a comma-separated list of Fernet keys, newest first."
+        )
+    return keys
+
+
+def _multi() -> MultiFernet:
+    # Built per call (cheap) so that a changed setting, e.g. in tests, takes effect at once.
+    return MultiFernet([Fernet(key) for key in _keys()])
+
+
+@sensitive_variables("plaintext")
+def encrypt(plaintext: str) -> str:
+    return _multi().encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+
+@sensitive_variables()
+def decrypt(token: str) -> str:
+    if not getattr(settings, SETTING, None):
+        raise DecryptionFailed(f"{SETTING} is empty")
+    try:
+        return _multi().decrypt(token.encode("ascii")).decode("utf-8")
+    except (InvalidToken, UnicodeError):
+        # Deliberately no detail: the token must never travel on as if it were the key.
+        raise DecryptionFailed(f"no key in {SETTING} opens it") from None
+
+
+def is_current(token: str) -> bool:
+    """True when the newest key opens the token (nothing for rotation to do)."""
+    try:
+        Fernet(_keys()[0]).decrypt(token.encode("ascii"))
+    except (InvalidToken, UnicodeError):
+        return False
+    return True
+
+
+def reencrypt(token: str) -> str:
+    """The same secret, encrypted with the newest key. Raises DecryptionFailed."""
+    try:
+        return _multi().rotate(token.encode("ascii")).decode("ascii")
+    except (InvalidToken, UnicodeError):
+        raise DecryptionFailed(f"no key in {SETTING} opens it") from None
+
+
+# "sk_live_", "sk_sandbox_", "whsec_": the kind of secret, safe to show.
+_PREFIX = re.compile(r"^[A-Za-z]{1,12}_(?:[A-Za-z]{1,12}_)?")
+# Show the last four characters only when at least this many stay hidden: a short demo
+# key such as "sk_sandbox_demo" would otherwise be shown whole.
+_MIN_HIDDEN = 12
+
+
+@sensitive_variables("secret")
+def secret_hint(secret: str) -> str:
+    """A hint at which secret is set, safe to display and log: "sk_live_...abcd"."""
+    match = _PREFIX.match(secret)
+    prefix = match.group(0) if match else ""
+    rest = secret[len(prefix) :]
+    if len(rest) - 4 >= _MIN_HIDDEN:
+        return f"{prefix}...{rest[-4:]}"
+    return f"{prefix}..."

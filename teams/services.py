@@ -1,0 +1,234 @@
+"""The one way to talk to FLORA on a team's behalf, and bookkeeping of the connection.
+
+    client = flora_client(request.team)    # NoConnection when the team is not set up
+    page = client.techniques.list(...)
+
+Secrets are decrypted here only, at the moment a client is built; they are never
+rendered, logged or put in an exception message.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+import httpx
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from flora import APIStatusError, Flora, FloraError, Workspace
+from teams.models import (
+    ConnectionStatus,
+    FloraConnection,
+    SecretChange,
+    SecretKind,
+    SecretUnavailable,
+)
+
+if TYPE_CHECKING:
+    from teams.models import Team
+
+__all__ = [
+    "FLORA_MAX_RETRIES",
+    "FLORA_TIMEOUT",
+    "NoConnection",
+    "check_connection",
+    "describe_error",
+    "flora_client",
+    "get_connection",
+    "get_http_client",
+    "mark_failing",
+    "record_secret_change",
+    "save_connection",
+]
+
+logger = logging.getLogger(__name__)
+
+FLORA_TIMEOUT = 30.0
+FLORA_MAX_RETRIES = 2
+
+_http_client: httpx.Client | None = None
+_http_client_lock = threading.Lock()
+
+
+class NoConnection(Exception):
+    """The team cannot talk to FLORA yet: no connection, no key, or no workspace chosen."""
+
+
+def get_http_client() -> httpx.Client:
+    """The process-wide httpx client, so that every FLORA call reuses pooled connections.
+
+    Also the test seam: tests replace this function to route FLORA calls to the
+    in-process sandbox (fixture `sandbox_http`).
+    """
+    global _http_client
+    if _http_client is None:
+        with _http_client_lock:
+            if _http_client is None:
+                _http_client = httpx.Client(
+                    timeout=FLORA_TIMEOUT,
+                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                    # FLORA does not redirect; following one would resend the key elsewhere.
+                    follow_redirects=False,
+                )
+    return _http_client
+
+
+def get_connection(team: Team) -> FloraConnection:
+    """The team's usable connection: it exists, has a key and at least one workspace."""
+    try:
+        connection = team.connection
+    except FloraConnection.DoesNotExist:
+        raise NoConnection(
+            f"{team.name} is not connected to FLORA yet: an admin sets up the connection "
+            "in the admin console."
+        ) from None
+    if not connection.has_api_key:
+        raise NoConnection(f"{team.name} has no FLORA API key yet: an admin sets it.")
+    if not connection.workspace_ids:
+        raise NoConnection(
+            f"No FLORA workspace is chosen for {team.name} yet: an admin chooses them."
+        )
+    return connection
+
+
+@sensitive_variables()
+def _client_for(connection: FloraConnection) -> Flora:
+    if not connection.has_api_key:
+        raise NoConnection(f"{connection.team.name} has no FLORA API key yet: an admin sets it.")
+    return Flora(
+        api_key=connection.decrypt_api_key(),
+        base_url=connection.base_url,
+        timeout=FLORA_TIMEOUT,
+        max_retries=FLORA_MAX_RETRIES,
+        http_client=get_http_client(),
+    )
+
+
+@sensitive_variables()
+def flora_client(team: Team) -> Flora:
+    """A FLORA client for the team. Raises NoConnection, or SecretUnavailable when the
+    key cannot be decrypted (an operator problem: FLORASITE_ENCRYPTION_KEYS)."""
+    return _client_for(get_connection(team))
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for an admin, without the request id (stored and shown on its own)."""
+    if isinstance(error, APIStatusError):
+        code = f" {error.code}" if error.code else ""
+        return f"HTTP {error.status_code}{code}: {error.message}"
+    return str(error) or type(error).__name__
+
+
+def _record(connection: FloraConnection, **fields: object) -> None:
+    fields["last_checked_at"] = timezone.now()
+    # A conditional UPDATE of these columns only: a check running while an admin saves a
+    # new key must not write the old key back.
+    FloraConnection.objects.filter(pk=connection.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(connection, name, value)
+
+
+def mark_failing(connection: FloraConnection, error: BaseException | str) -> None:
+    """Record that FLORA refused the connection (e.g. a 401 met by another app)."""
+    request_id = getattr(error, "request_id", None) or ""
+    message = error if isinstance(error, str) else describe_error(error)
+    _record(
+        connection,
+        status=ConnectionStatus.FAILING,
+        last_error=message[:2000],
+        last_request_id=request_id[:100],
+    )
+    logger.warning(
+        "FLORA connection of team %s marked failing: %s (request id %s)",
+        connection.team.slug,
+        message,
+        request_id or "none",
+    )
+
+
+@sensitive_variables()
+def check_connection(connection: FloraConnection) -> list[Workspace]:
+    """Try the connection with GET /workspaces; record the outcome on it.
+
+    Returns the workspaces the key can see (also stored as available_workspaces, offered to
+    admins as the team's choices). On failure records it and re-raises the FloraError, or
+    SecretUnavailable; NoConnection when no key is set.
+    """
+    try:
+        client = _client_for(connection)
+        # GET /workspaces: cheap, and the only endpoint that proves the key works.
+        workspaces = client.workspaces.list()
+    except (FloraError, SecretUnavailable) as exc:
+        mark_failing(connection, exc)
+        raise
+    _record(
+        connection,
+        status=ConnectionStatus.OK,
+        last_error="",
+        last_request_id="",
+        available_workspaces=[
+            {"workspace_id": ws.workspace_id, "name": ws.name, "role": ws.role or ""}
+            for ws in workspaces
+        ],
+    )
+    logger.info(
+        "FLORA connection of team %s OK: %d workspace(s)", connection.team.slug, len(workspaces)
+    )
+    return workspaces
+
+
+def record_secret_change(
+    connection: FloraConnection, kind: SecretKind | str, actor: AbstractBaseUser | str
+) -> SecretChange:
+    """Audit one change of a secret: who, when, which team, the new hint. Never the value."""
+    hint = connection.api_key_hint if kind == SecretKind.API_KEY else connection.webhook_secret_hint
+    user = actor if isinstance(actor, AbstractBaseUser) else None
+    label = user.get_username() if user is not None else str(actor)
+    logger.info(
+        "%s of team %s set to %s by %s",
+        SecretKind(kind).label,
+        connection.team.slug,
+        hint or "(removed)",
+        label,
+    )
+    return SecretChange.objects.create(
+        team=connection.team,
+        team_name=connection.team.name,
+        secret=kind,
+        hint=hint,
+        actor=user,
+        actor_label=label,
+    )
+
+
+@sensitive_variables("api_key", "webhook_secret")
+def save_connection(
+    connection: FloraConnection,
+    *,
+    actor: AbstractBaseUser | str,
+    api_key: str | None = None,
+    webhook_secret: str | None = None,
+    clear_webhook_secret: bool = False,
+) -> list[SecretChange]:
+    """Validate and save the connection, setting the secrets given; audit each change.
+
+    No network call: checking the connection is check_connection()'s job.
+    """
+    changed: list[SecretKind] = []
+    if api_key is not None:
+        connection.set_api_key(api_key)
+        changed.append(SecretKind.API_KEY)
+    if webhook_secret is not None:
+        connection.set_webhook_secret(webhook_secret)
+        changed.append(SecretKind.WEBHOOK_SECRET)
+    elif clear_webhook_secret and connection.has_webhook_secret:
+        connection.clear_webhook_secret()
+        changed.append(SecretKind.WEBHOOK_SECRET)
+    connection.full_clean()
+    with transaction.atomic():
+        connection.save()
+        return [record_secret_change(connection, kind, actor) for kind in changed]
