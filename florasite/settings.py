@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "teams",
+    "runs",
     "sandbox",
 ]
 

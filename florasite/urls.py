@@ -21,6 +21,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("teams/", include("teams.urls")),
+    path("", include("runs.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]
 

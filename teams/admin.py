@@ -198,7 +198,7 @@ class TeamAdmin(admin.ModelAdmin):
     def webhook_url(self, team: Team) -> str:
         if team.pk is None:
             return "Shown after saving."
-        return f"{settings.PUBLIC_BASE_URL}/hooks/flora/{team.webhook_token}/"
+        return settings.PUBLIC_BASE_URL + reverse("runs:webhook", args=[team.webhook_token])
 
     @admin.action(description="Test FLORA connection of the selected teams")
     def test_connection(self, request: HttpRequest, queryset: QuerySet[Team]) -> None:

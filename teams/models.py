@@ -51,7 +51,7 @@ class Team(models.Model):
     slug = models.SlugField(
         max_length=50, unique=True, help_text="Identifies the team in URLs and commands."
     )
-    # The FLORA webhook receiver is mounted at /hooks/flora/<webhook_token>/: a random
+    # The FLORA webhook receiver is mounted at /hooks/flora/<webhook_token>: a random
     # token, so the URL neither reveals nor enumerates teams.
     webhook_token = models.CharField(
         max_length=64, unique=True, default=new_webhook_token, editable=False

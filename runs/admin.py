@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from runs.models import Run, RunOutput, ShareLink, WebhookDelivery
+
+
+class RunOutputInline(admin.TabularInline):
+    model = RunOutput
+    extra = 0
+    can_delete = False
+    fields = ("position", "output_id", "type", "keep_status", "content_type", "size", "sha256")
+    readonly_fields = fields
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = (
+        "code",
+        "technique_name",
+        "team",
+        "created_by",
+        "origin",
+        "status",
+        "charged_cost",
+        "created_at",
+        "stale",
+    )
+    list_filter = ("status", "origin", "stale", "team", "created_at")
+    search_fields = ("code", "technique_id", "technique_name", "flora_run_id", "intent_key")
+    date_hierarchy = "created_at"
+    list_select_related = ("team", "created_by")
+    readonly_fields = ("code", "intent_key", "flora_run_id", "created_at", "updated_at")
+    inlines = [RunOutputInline]
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    list_display = ("code", "run", "created_by", "created_at", "expires_at", "revoked_at", "views")
+    list_filter = ("hide_inputs", "created_at", "expires_at", "revoked_at")
+    search_fields = ("code", "run__code", "token_hint")
+    list_select_related = ("run", "created_by")
+    # The token itself is never stored; its hash is useless to show.
+    exclude = ("token_hash",)
+    readonly_fields = ("code", "token_hint", "views", "last_viewed_at")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("delivery_id", "event_type", "flora_run_id", "team", "received_at")
+    list_filter = ("event_type", "team", "received_at")
+    search_fields = ("delivery_id", "flora_run_id")
+    list_select_related = ("team",)

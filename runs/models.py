@@ -1,0 +1,284 @@
+"""Run records, kept outputs, share links and webhook deliveries.
+
+A Run row is written *before* FLORA is called (status ``submitting``) and is unique per team
+and intent key, so a double click or a retried request lands on the same row and never starts
+a second FLORA run. Everything FLORA later says about the run is applied by
+``runs.state.apply_remote`` so there is one place that moves a run between states.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def new_run_code() -> str:
+    # 72 random bits in 12 url-safe characters: not guessable, short enough for a URL.
+    return secrets.token_urlsafe(9)
+
+
+class RunStatus(models.TextChoices):
+    SUBMITTING = "submitting", "Submitting"
+    CHECKING = "checking", "Checking with FLORA"
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    FAILED_TO_START = "failed_to_start", "Failed to start"
+
+
+# FLORA's own statuses, and ours that mean "FLORA will not change this run any more".
+FLORA_STATUSES = {RunStatus.PENDING, RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.FAILED}
+TERMINAL_STATUSES = {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.FAILED_TO_START}
+IN_FLIGHT_STATUSES = {
+    RunStatus.SUBMITTING,
+    RunStatus.CHECKING,
+    RunStatus.PENDING,
+    RunStatus.RUNNING,
+}
+
+
+class RunOrigin(models.TextChoices):
+    DASHBOARD = "dashboard", "Started here"
+    EXTERNAL = "external", "Started outside the dashboard"
+
+
+class RunQuerySet(models.QuerySet["Run"]):
+    def in_flight(self) -> RunQuerySet:
+        return self.filter(status__in=IN_FLIGHT_STATUSES)
+
+    def terminal(self) -> RunQuerySet:
+        return self.filter(status__in=TERMINAL_STATUSES)
+
+
+class Run(models.Model):
+    code = models.CharField(max_length=16, unique=True, default=new_run_code, editable=False)
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="runs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="flora_runs",
+    )
+    origin = models.CharField(max_length=16, choices=RunOrigin.choices, default=RunOrigin.DASHBOARD)
+
+    # What was asked for, as it was at submission (the technique may change later).
+    technique_id = models.CharField(max_length=200)
+    technique_name = models.CharField(max_length=300)
+    price_quoted = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    inputs = models.JSONField(default=list, blank=True)
+    workspace_id = models.CharField(max_length=100, blank=True)
+    project_id = models.CharField(max_length=100, blank=True)
+
+    # One user intent (one form) -> one key; a form with several values for an
+    # allow_multiple input starts one run per value, keyed "<intent>:<n>".
+    intent_key = models.CharField(max_length=100, null=True, blank=True)
+    batch_key = models.CharField(max_length=100, blank=True, db_index=True)
+
+    # What FLORA said.
+    flora_run_id = models.CharField(max_length=200, null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=RunStatus.choices, default=RunStatus.SUBMITTING, db_index=True
+    )
+    progress = models.FloatField(default=0)
+    poll_url = models.URLField(max_length=1000, blank=True)
+    charged_cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    last_request_id = models.CharField(max_length=200, blank=True)
+    outputs_raw = models.JSONField(default=list, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    flora_created_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Refresh scheduling: whoever wins the conditional UPDATE on refresh_claimed_until asks
+    # FLORA; everyone else reads the row. next_refresh_at drives the background sweep.
+    next_refresh_at = models.DateTimeField(null=True, blank=True)
+    refresh_claimed_until = models.DateTimeField(null=True, blank=True)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    refresh_failures = models.PositiveIntegerField(default=0)
+    stale = models.BooleanField(
+        default=False, help_text="Still unfinished after the time limit; flagged for a human."
+    )
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "intent_key"],
+                condition=Q(intent_key__isnull=False),
+                name="run_unique_intent_per_team",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "flora_run_id"],
+                condition=Q(flora_run_id__isnull=False),
+                name="run_unique_flora_id_per_team",
+            ),
+        ]
+        indexes = [
+            # History: a team's runs, newest first (keyset pagination on created_at, id).
+            models.Index(fields=["team", "-created_at", "-id"], name="run_team_recent"),
+            models.Index(fields=["team", "status", "-created_at"], name="run_team_status"),
+            models.Index(fields=["next_refresh_at"], name="run_next_refresh"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.technique_name} ({self.code})"
+
+    def __repr__(self) -> str:
+        return f"<Run {self.code} {self.technique_id} {self.status}>"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def is_in_flight(self) -> bool:
+        return self.status in IN_FLIGHT_STATUSES
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == RunStatus.COMPLETED:
+            return 100
+        # FLORA reports progress as a number; accept both 0..1 and 0..100 scales.
+        value = self.progress * 100 if 0 < self.progress < 1 else self.progress
+        return max(0, min(100, round(value)))
+
+    @property
+    def duration_seconds(self) -> float | None:
+        start = self.flora_created_at or self.submitted_at or self.created_at
+        end = self.completed_at if self.is_terminal else None
+        if end is None or start is None:
+            return None
+        return max(0.0, (end - start).total_seconds())
+
+    def elapsed_seconds(self, now: datetime | None = None) -> float:
+        start = self.flora_created_at or self.submitted_at or self.created_at
+        end = self.completed_at or now or timezone.now()
+        return max(0.0, (end - start).total_seconds())
+
+    @property
+    def cost(self) -> Decimal | None:
+        return self.charged_cost if self.charged_cost is not None else None
+
+
+class OutputKeepStatus(models.TextChoices):
+    PENDING = "pending", "Not kept yet"
+    KEPT = "kept", "Kept"
+    FAILED = "failed", "Could not be kept"
+
+
+class RunOutput(models.Model):
+    """One output of a completed run, with the dashboard's own copy of it.
+
+    Media outputs are copied into Django storage so result pages and share links keep
+    working after FLORA's URLs expire; text outputs are kept in the database.
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="outputs")
+    position = models.PositiveIntegerField(default=0)
+    output_id = models.CharField(max_length=200)
+    type = models.CharField(max_length=20)
+    source_url = models.TextField(blank=True, help_text="FLORA's URL (empty for text outputs).")
+    text = models.TextField(blank=True)
+    file = models.FileField(upload_to="outputs/%Y/%m/", max_length=500, blank=True)
+    content_type = models.CharField(max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    keep_status = models.CharField(
+        max_length=10, choices=OutputKeepStatus.choices, default=OutputKeepStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    kept_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "output_id"], name="output_unique_per_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.output_id} of {self.run.code}"
+
+    @property
+    def is_kept(self) -> bool:
+        return self.keep_status == OutputKeepStatus.KEPT
+
+
+class ShareLink(models.Model):
+    """A revocable capability to view one run's result. Only a hash of the token is stored.
+
+    ``code`` names the link in the dashboard's own URLs (revoke); it is not the token.
+    """
+
+    code = models.CharField(max_length=16, unique=True, default=new_run_code, editable=False)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="share_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_hint = models.CharField(max_length=12, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    hide_inputs = models.BooleanField(default=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    views = models.PositiveIntegerField(default=0)
+    last_viewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Share of {self.run.code} ({self.token_hint}…)"
+
+    def __repr__(self) -> str:
+        return f"<ShareLink {self.pk} run={self.run_id} hint={self.token_hint}>"
+
+    def is_active(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > now
+
+
+class WebhookDelivery(models.Model):
+    """A FLORA webhook delivery we accepted; deliveries are at-least-once, so ids dedupe."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
+    delivery_id = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=50)
+    flora_run_id = models.CharField(max_length=200)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "delivery_id"], name="webhook_delivery_unique_per_team"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.delivery_id}"

@@ -1,0 +1,175 @@
+"""The one place that moves a Run between states from what FLORA says.
+
+Submission (the create answer), the status fragment's refresh, the background sweep, the
+webhook receiver and the history sync all call ``apply_remote``, so they agree on what a
+FLORA answer means and a late or repeated answer can never move a run backwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from runs.models import (
+    TERMINAL_STATUSES,
+    OutputKeepStatus,
+    Run,
+    RunOutput,
+    RunStatus,
+)
+
+# How often an in-flight run is asked about: FLORA suggests every 2-5 s. Fast while a run is
+# young (most finish within a minute), then slower, never slower than MAX_INTERVAL.
+FAST_INTERVAL = timedelta(seconds=2)
+FAST_PERIOD = timedelta(seconds=60)
+MAX_INTERVAL = timedelta(seconds=15)
+
+_RANK = {
+    RunStatus.SUBMITTING: 0,
+    RunStatus.CHECKING: 0,
+    RunStatus.PENDING: 1,
+    RunStatus.RUNNING: 2,
+    RunStatus.COMPLETED: 3,
+    RunStatus.FAILED: 3,
+    RunStatus.FAILED_TO_START: 3,
+}
+
+
+def refresh_interval(run: Run, now: datetime | None = None) -> timedelta:
+    """2 s during a run's first minute, then growing linearly up to 15 s."""
+    now = now or timezone.now()
+    age = now - (run.submitted_at or run.created_at)
+    if age <= FAST_PERIOD:
+        return FAST_INTERVAL
+    extra = (age - FAST_PERIOD).total_seconds() / 30  # +1 s for every further 30 s
+    return min(MAX_INTERVAL, FAST_INTERVAL + timedelta(seconds=extra))
+
+
+def to_datetime(value: Any) -> datetime | None:
+    """FLORA timestamps are unix seconds (some sources use milliseconds)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if number <= 0:
+        return None
+    if number > 1e12:
+        number /= 1000
+    return datetime.fromtimestamp(number, tz=UTC)
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value)).quantize(Decimal("0.0001"))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _get(remote: Any, name: str) -> Any:
+    if isinstance(remote, dict):
+        return remote.get(name)
+    return getattr(remote, name, None)
+
+
+def apply_remote(
+    run: Run, remote: Any, *, request_id: str = "", now: datetime | None = None
+) -> Run:
+    """Copy FLORA's view of a run (a flora Run / RunListItem model or a dict) onto the row.
+
+    Saves the row. Never moves a run backwards (a stale answer after a newer one is ignored
+    for status), and creates RunOutput rows once the run has completed.
+    """
+    now = now or timezone.now()
+    new_status = RunStatus(str(_get(remote, "status")))
+    was_terminal = run.status in TERMINAL_STATUSES
+
+    flora_id = _get(remote, "run_id") or _get(remote, "technique_run_id")
+    if flora_id and not run.flora_run_id:
+        run.flora_run_id = str(flora_id)
+    for name in ("workspace_id", "project_id", "poll_url"):
+        value = _get(remote, name)
+        if value and not getattr(run, name):
+            setattr(run, name, str(value))
+    run.flora_created_at = run.flora_created_at or to_datetime(_get(remote, "created_at"))
+    if request_id:
+        run.last_request_id = request_id
+
+    if not was_terminal and _RANK[new_status] >= _RANK[RunStatus(run.status)]:
+        run.status = new_status
+        progress = _get(remote, "progress")
+        if isinstance(progress, int | float) and not isinstance(progress, bool):
+            run.progress = max(run.progress, float(progress))
+        run.started_at = to_datetime(_get(remote, "started_at")) or run.started_at
+        if new_status in TERMINAL_STATUSES:
+            run.completed_at = to_datetime(_get(remote, "completed_at")) or now
+            run.charged_cost = to_decimal(_get(remote, "charged_cost"))
+            if run.charged_cost is None and new_status == RunStatus.FAILED:
+                run.charged_cost = Decimal("0")
+            run.error_code = str(_get(remote, "error_code") or "")
+            run.error_message = str(_get(remote, "error_message") or "")
+        outputs = _get(remote, "outputs")
+        if outputs:
+            run.outputs_raw = [_output_dict(o) for o in outputs]
+
+    run.last_refreshed_at = now
+    run.refresh_failures = 0
+    run.next_refresh_at = None if run.is_terminal else now + refresh_interval(run, now)
+    with transaction.atomic():
+        run.save()
+        if run.status == RunStatus.COMPLETED and run.outputs_raw:
+            _record_outputs(run)
+    return run
+
+
+def _output_dict(output: Any) -> dict[str, str]:
+    return {
+        "output_id": str(_get(output, "output_id") or ""),
+        "type": str(_get(output, "type") or ""),
+        "url": str(_get(output, "url") or ""),
+    }
+
+
+def _record_outputs(run: Run) -> None:
+    """Create one RunOutput per FLORA output; text is kept at once, media waits for a copy."""
+    existing = set(run.outputs.values_list("output_id", flat=True))
+    new_rows = []
+    for position, output in enumerate(run.outputs_raw):
+        output_id = output["output_id"] or f"output_{position + 1}"
+        if output_id in existing:
+            continue
+        is_text = output["type"] == "text"
+        new_rows.append(
+            RunOutput(
+                run=run,
+                position=position,
+                output_id=output_id,
+                type=output["type"],
+                source_url="" if is_text else output["url"],
+                text=output["url"] if is_text else "",
+                content_type="text/plain; charset=utf-8" if is_text else "",
+                size=len(output["url"].encode()) if is_text else None,
+                sha256=hashlib.sha256(output["url"].encode()).hexdigest() if is_text else "",
+                keep_status=OutputKeepStatus.KEPT if is_text else OutputKeepStatus.PENDING,
+                kept_at=timezone.now() if is_text else None,
+            )
+        )
+    if new_rows:
+        RunOutput.objects.bulk_create(new_rows, ignore_conflicts=True)
+        if any(row.keep_status == OutputKeepStatus.PENDING for row in new_rows):
+            transaction.on_commit(lambda: _schedule_keep(run.pk))
+
+
+def _schedule_keep(run_pk: int) -> None:
+    # Imported late: the archive module depends on storage and httpx, state must not.
+    from runs.tasks import keep_outputs
+
+    keep_outputs.enqueue(run_pk)

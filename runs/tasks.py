@@ -1,0 +1,49 @@
+"""Background work, run by `manage.py db_worker` (django-tasks, database backend).
+
+Each task is a thin wrapper around a plain function that tests call directly; every unit is
+small, idempotent and claims its work atomically, so several workers never double it.
+"""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def keep_outputs(run_pk: int) -> None:
+    """Copy a completed run's media outputs into our storage (issue: outputs kept)."""
+    from runs.archive import keep_run_outputs
+
+    keep_run_outputs(run_pk)
+
+
+@task()
+def refresh_run(run_pk: int) -> None:
+    """Ask FLORA about one run now (after a webhook, or when nobody is watching it)."""
+    from runs.refresh import refresh_in_background
+
+    refresh_in_background(run_pk)
+
+
+@task()
+def reconcile_run(run_pk: int) -> None:
+    """Find the FLORA run behind a create call whose answer never arrived."""
+    from runs.reconcile import reconcile
+
+    reconcile(run_pk)
+
+
+@task()
+def sweep_runs() -> None:
+    """Refresh every in-flight run whose next refresh is overdue; flag runs that never end."""
+    from runs.refresh import sweep
+
+    sweep()
+
+
+@task()
+def sync_team_history(team_pk: int) -> None:
+    """Import runs started outside the dashboard with the team's key."""
+    from runs.sync import sync_team
+
+    sync_team(team_pk)

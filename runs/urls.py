@@ -1,0 +1,36 @@
+"""Every URL of the runs app, in one place so templates and tests know the names.
+
+Views live in one module per concern under runs/views/.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from runs.views import detail, history, hooks, shares, status, submit
+
+app_name = "runs"
+
+urlpatterns = [
+    # Submission (technique page form) and "Run again".
+    path("techniques/<str:technique_id>/run", submit.start_run, name="start"),
+    path("runs/<str:code>/again", submit.run_again, name="again"),
+    # History and live status.
+    path("runs/", history.run_list, name="list"),
+    path("runs/export.csv", history.export_csv, name="export"),
+    path("runs/sync", history.sync_from_flora, name="sync"),
+    path("runs/<str:code>/status", status.run_status, name="status"),
+    # Result page and kept outputs.
+    path("runs/<str:code>/", detail.run_detail, name="detail"),
+    path("runs/<str:code>/outputs/<int:position>", detail.output_file, name="output"),
+    path("runs/<str:code>/outputs.zip", detail.outputs_zip, name="outputs_zip"),
+    # Share links: managed by members, viewed by anyone with the token.
+    path("runs/<str:code>/shares", shares.create_share, name="share_create"),
+    path(
+        "runs/<str:code>/shares/<str:share_code>/revoke", shares.revoke_share, name="share_revoke"
+    ),
+    path("s/<str:token>", shares.public_share, name="share_public"),
+    path("s/<str:token>/outputs/<int:position>", shares.public_output, name="share_output"),
+    # FLORA webhooks (signed; no login).
+    path("hooks/flora/<str:token>", hooks.flora_webhook, name="webhook"),
+]
