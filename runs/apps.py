@@ -1,8 +1,20 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.apps import AppConfig
 
 
 class RunsConfig(AppConfig):
     name = "runs"
     verbose_name = "Runs"
+
+    def ready(self) -> None:
+        from florasite import periodic
+
+        # Runs nobody watches are refreshed by the sweep; runs started elsewhere are
+        # imported by the sync; create calls whose answer was lost are reconciled.
+        periodic.register("runs.sweep", timedelta(seconds=5), "runs.tasks.sweep_runs")
+        periodic.register("runs.reconcile", timedelta(seconds=15), "runs.tasks.reconcile_runs")
+        periodic.register("runs.sync", timedelta(minutes=2), "runs.tasks.sync_all_teams")
+        periodic.register("runs.keep", timedelta(minutes=1), "runs.tasks.retry_keeping_outputs")

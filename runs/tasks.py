@@ -34,6 +34,14 @@ def reconcile_run(run_pk: int) -> None:
 
 
 @task()
+def reconcile_runs() -> None:
+    """Reconcile every run whose create call's outcome is still unknown."""
+    from runs.reconcile import reconcile_all
+
+    reconcile_all()
+
+
+@task()
 def sweep_runs() -> None:
     """Refresh every in-flight run whose next refresh is overdue; flag runs that never end."""
     from runs.refresh import sweep
@@ -47,3 +55,19 @@ def sync_team_history(team_pk: int) -> None:
     from runs.sync import sync_team
 
     sync_team(team_pk)
+
+
+@task()
+def sync_all_teams() -> None:
+    """Enqueue a history sync for every team with a FLORA connection."""
+    from runs.sync import sync_all
+
+    sync_all()
+
+
+@task()
+def retry_keeping_outputs() -> None:
+    """Retry copies of outputs that failed or were never attempted (worker restarts)."""
+    from runs.archive import retry_due_outputs
+
+    retry_due_outputs()
