@@ -54,14 +54,16 @@ def sandbox_http(monkeypatch: pytest.MonkeyPatch):
     Requests run in the test's thread and transaction, so the sandbox sees the test's data.
     """
     import httpx
-    from django.core.wsgi import get_wsgi_application
 
-    client = httpx.Client(
-        transport=httpx.WSGITransport(app=get_wsgi_application()), base_url="http://testserver"
-    )
-    monkeypatch.setattr("teams.services.get_http_client", lambda: client)
-    yield client
-    client.close()
+    from sandbox.testing import wsgi_transport
+
+    # wsgi_transport keeps Django from closing the test's database connection at the end of
+    # each in-process request (on PostgreSQL that would end the test's transaction).
+    with wsgi_transport() as transport:
+        client = httpx.Client(transport=transport, base_url="http://testserver")
+        monkeypatch.setattr("teams.services.get_http_client", lambda: client)
+        yield client
+        client.close()
 
 
 def make_team(

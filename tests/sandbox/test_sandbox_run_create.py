@@ -1,0 +1,306 @@
+"""POST /techniques/{techniqueId}/runs: validation, workspaces, credits."""
+
+from __future__ import annotations
+
+import pytest
+from sandbox_helpers import BROKE, OTHER
+
+import flora
+from sandbox import stats
+from sandbox.models import SandboxRun
+
+IMAGE = "https://cdn.example.com/photo.jpg"
+
+
+def _fields(response):
+    assert response.status_code == 400, response.json()
+    error = response.json()["error"]
+    assert error["code"] == "input_validation_error"
+    return {item["field"]: item["message"] for item in error["fields"]}
+
+
+def test_it_starts_a_pending_run(api, clock):
+    response = api.start_run()
+
+    assert response.status_code == 201
+    body = response.json()
+    run = flora.Run.model_validate(body)
+    assert run.run_id.startswith("run_")
+    assert (run.status, run.progress) == ("pending", 0)
+    assert body["created_at"] == int(clock.now())
+    assert body["poll_url"] == (
+        f"http://testserver/sandbox/api/v1/techniques/tech_palette-pull/runs/{run.run_id}"
+    )
+    assert "outputs" not in body and "charged_cost" not in body
+
+
+def test_it_accepts_the_slug_and_puts_the_run_in_the_first_workspace(api):
+    body = api.start_run("palette-pull").json()
+
+    run = SandboxRun.objects.get(run_id=body["run_id"])
+    assert (run.technique_id, run.workspace_id, run.project_id) == (
+        "tech_palette-pull",
+        "ws_demo",
+        "prj_demo_campaign",
+    )
+
+
+def test_it_honours_workspace_and_project_ids(api):
+    body = api.start_run(workspace_id="ws_brand", project_id="prj_brand_launch").json()
+
+    run = SandboxRun.objects.get(run_id=body["run_id"])
+    assert (run.workspace_id, run.project_id) == ("ws_brand", "prj_brand_launch")
+
+
+def test_a_project_alone_picks_its_workspace(api):
+    body = api.start_run(project_id="prj_brand_guidelines").json()
+
+    assert SandboxRun.objects.get(run_id=body["run_id"]).workspace_id == "ws_brand"
+
+
+def test_a_brand_only_technique_runs_in_the_brand_workspace(api):
+    inputs = [
+        {"id": "logo", "type": "imageUrl", "value": IMAGE},
+        {"id": "twist", "type": "text", "value": "neon sign"},
+    ]
+    response = api.start_run("tech_logo-stylist", inputs)
+
+    assert response.status_code == 201
+    assert SandboxRun.objects.get(run_id=response.json()["run_id"]).workspace_id == "ws_brand"
+    in_demo = api.start_run("tech_logo-stylist", inputs, workspace_id="ws_demo")
+    assert in_demo.status_code == 404
+
+
+def test_it_forbids_a_workspace_of_another_customer(api):
+    response = api.start_run(workspace_id="ws_other")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_it_forbids_a_project_of_another_customer(api):
+    assert api.start_run(project_id="prj_other_main").status_code == 403
+
+
+def test_it_rejects_a_project_outside_the_given_workspace(api):
+    response = api.start_run(workspace_id="ws_demo", project_id="prj_brand_launch")
+
+    assert "project_id" in _fields(response)
+
+
+def test_it_answers_404_for_an_unknown_technique(api):
+    response = api.start_run("tech_nope")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_it_rejects_invalid_json(api):
+    response = api.post("/techniques/tech_palette-pull/runs", "{not json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_json"
+
+
+def test_it_rejects_a_body_that_is_not_an_object(api):
+    response = api.post("/techniques/tech_palette-pull/runs", "[1, 2]")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_json"
+
+
+def test_it_reports_every_problem_with_one_field_entry_each(api):
+    inputs = [
+        {"id": "aspect_ratio", "type": "imageUrl", "value": IMAGE},
+        {"id": "colour", "type": "text", "value": "red"},
+        {"id": "layout", "type": "imageUrl", "value": "http://cdn.example.com/a.png"},
+    ]
+    response = api.start_run("tech_quick-reframe", inputs)
+
+    fields = _fields(response)
+    assert fields == {
+        "aspect_ratio": "Expected type text, got imageUrl",
+        "colour": fields["colour"],
+        "layout": "Expected an https:// URL",
+    }
+    assert fields["colour"].startswith("Unknown input")
+    message = response.json()["error"]["message"]
+    assert message.startswith("aspect_ratio: Expected type text, got imageUrl; colour: ")
+
+
+def test_it_requires_required_inputs(api):
+    response = api.start_run("tech_book-drop", [{"id": "title", "type": "text", "value": "Dune"}])
+
+    assert _fields(response) == {"cover_art": "Required"}
+    assert response.json()["error"]["message"] == "cover_art: Required"
+
+
+def test_optional_inputs_may_be_left_out(api):
+    inputs = [
+        {"id": "cover_art", "type": "imageUrl", "value": IMAGE},
+        {"id": "title", "type": "text", "value": "Dune"},
+    ]
+
+    assert api.start_run("tech_book-drop", inputs).status_code == 201
+
+
+def test_it_rejects_empty_text(api):
+    response = api.start_run("tech_tarot-pull", [{"id": "question", "type": "text", "value": " "}])
+
+    assert _fields(response)["question"].startswith("Must not be empty")
+
+
+def test_it_rejects_data_urls(api):
+    inputs = [{"id": "image", "type": "imageUrl", "value": "data:image/png;base64,iVBORw0KGgo="}]
+
+    assert _fields(api.start_run(inputs=inputs))["image"].startswith("data: URLs are not accepted")
+
+
+@pytest.mark.parametrize("kind", ["audioUrl", "documentUrl", "bogus"])
+def test_it_accepts_only_text_image_and_video_inputs(api, kind):
+    inputs = [
+        {"id": "asset", "type": "imageUrl", "value": IMAGE},
+        {"id": "guidelines", "type": kind, "value": "https://cdn.example.com/brand.pdf"},
+    ]
+    response = api.start_run("tech_art-directors-critique", inputs)
+
+    assert _fields(response)["guidelines"].startswith(
+        "Run inputs accept only the types text, imageUrl, videoUrl"
+    )
+
+
+def test_an_audio_input_of_the_schema_cannot_be_sent(api):
+    inputs = [
+        {"id": "product", "type": "imageUrl", "value": IMAGE},
+        {"id": "script", "type": "text", "value": "Love it"},
+        {"id": "voiceover", "type": "videoUrl", "value": "https://cdn.example.com/v.mp4"},
+    ]
+    message = _fields(api.start_run("tech_ugc-creation", inputs))["voiceover"]
+
+    assert "Run inputs accept only the types text, imageUrl, videoUrl" in message
+
+
+def test_it_checks_choices_of_text_inputs(api):
+    inputs = [
+        {"id": "layout", "type": "imageUrl", "value": IMAGE},
+        {"id": "aspect_ratio", "type": "text", "value": "square"},
+    ]
+
+    assert _fields(api.start_run("tech_quick-reframe", inputs))["aspect_ratio"].startswith(
+        "Expected one of 1:1"
+    )
+
+
+def test_repeated_inputs_need_allow_multiple(api):
+    twice = [
+        {"id": "image", "type": "imageUrl", "value": IMAGE},
+        {"id": "image", "type": "imageUrl", "value": IMAGE},
+    ]
+    products = [
+        {"id": "products", "type": "imageUrl", "value": IMAGE},
+        {"id": "products", "type": "imageUrl", "value": "https://cdn.example.com/b.jpg"},
+    ]
+
+    assert _fields(api.start_run(inputs=twice)) == {"image": "Given more than once"}
+    assert api.start_run("tech_product-lookbook-grid", products).status_code == 201
+
+
+def test_accepts_element_inputs_take_an_element_id(api):
+    response = api.start_run(
+        "tech_memoji-me", [{"id": "face", "type": "imageUrl", "value": "el_42"}]
+    )
+    not_element = api.start_run(
+        "tech_palette-pull", [{"id": "image", "type": "imageUrl", "value": "el_42"}]
+    )
+
+    assert response.status_code == 201
+    assert _fields(not_element) == {"image": "Expected an https:// URL"}
+
+
+def test_it_reports_malformed_input_items(api):
+    response = api.start_run(inputs=[{"id": "image", "type": "imageUrl"}, "nope"])
+
+    fields = _fields(response)
+    assert fields["inputs[0].value"] == "Required"
+    assert "inputs[1]" in fields
+    assert fields["image"] == "Required"
+
+
+def test_it_requires_inputs_as_a_list(api):
+    assert _fields(api.start_run(inputs={"image": IMAGE})) == {"inputs": "Expected an array"}
+
+
+def test_stream_mode_is_not_available(api):
+    fields = _fields(api.start_run(mode="stream"))
+
+    assert "not available" in fields["mode"]
+
+
+def test_mode_is_required(api):
+    response = api.post("/techniques/tech_palette-pull/runs", {"inputs": []})
+
+    assert _fields(response)["mode"] == "Required"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://hooks.example.com/flora",
+        "https://10.0.0.5/hook",
+        "https://localhost.internal/hook",
+        "ftp://hooks.example.com",
+        "not a url",
+    ],
+)
+def test_it_rejects_bad_callback_urls(api, url):
+    assert "callback_url" in _fields(api.start_run(callback_url=url))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example.com/flora",
+        "http://127.0.0.1:8000/webhooks/flora",
+        "http://localhost:8000/webhooks/flora",
+    ],
+)
+def test_it_accepts_https_and_local_http_callbacks(api, url):
+    assert api.start_run(callback_url=url).status_code == 201
+
+
+def test_local_http_callbacks_need_the_setting(api, settings):
+    settings.FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS = False
+
+    response = api.start_run(callback_url="http://127.0.0.1:8000/webhooks/flora")
+
+    assert _fields(response)["callback_url"] == "Expected an https:// URL"
+
+
+def test_extra_fields_are_tolerated(api):
+    assert api.start_run(metadata={"team": "a"}).status_code == 201
+
+
+def test_the_broke_key_gets_insufficient_credits(api):
+    response = api.start_run(key=BROKE)
+
+    assert response.status_code == 402
+    assert response.json()["error"]["code"] == "insufficient_credits"
+    assert SandboxRun.objects.count() == 0
+
+
+def test_the_other_key_runs_in_its_own_workspace(api):
+    body = api.start_run(key=OTHER).json()
+
+    assert SandboxRun.objects.get(run_id=body["run_id"]).workspace_id == "ws_other"
+
+
+def test_every_create_call_is_counted(api):
+    api.start_run()
+    api.start_run(mode="stream")
+    api.start_run(key=BROKE)
+
+    assert stats.create_calls("sk_sandbox_demo") == 2
+    assert stats.create_calls("sk_sandbox_demo", status_code=201) == 1
+    assert stats.create_calls("sk_sandbox_broke", status_code=402) == 1
+    assert stats.runs_created("sk_sandbox_demo") == 1
+    assert stats.runs_created() == 1
