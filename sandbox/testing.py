@@ -60,19 +60,41 @@ class FrozenClock:
         self.time = max(self.time, self.finishes_at(run_id) + 0.001)
 
 
+class InProcessTransport(httpx.WSGITransport):
+    """An httpx transport into this Django project, safe inside a test's transaction.
+
+    Django closes the database connection when a request starts and finishes; inside a test
+    (one transaction, one connection) that would end the test's transaction on PostgreSQL.
+    Django's own test client avoids it by unhooking that clean-up around each request, and
+    re-hooks it afterwards, so the unhooking has to happen per request here too (a request
+    made from inside a view served by the test client would otherwise find it hooked again).
+    The body is read before the clean-up is re-hooked, because Django sends
+    request_finished when the body is closed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(app=get_wsgi_application())
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        started = signals.request_started.disconnect(close_old_connections)
+        finished = signals.request_finished.disconnect(close_old_connections)
+        try:
+            response = super().handle_request(request)
+            try:
+                content = b"".join(response.stream)  # type: ignore[arg-type]
+            finally:
+                response.stream.close()  # type: ignore[attr-defined]
+            return httpx.Response(
+                status_code=response.status_code, headers=response.headers, content=content
+            )
+        finally:
+            if started:
+                signals.request_started.connect(close_old_connections)
+            if finished:
+                signals.request_finished.connect(close_old_connections)
+
+
 @contextmanager
 def wsgi_transport() -> Iterator[httpx.WSGITransport]:
-    """An httpx transport into this Django project, for use inside a test's transaction.
-
-    Django closes the database connection at the end of each request when it is inside a
-    transaction (as in every pytest-django test); on PostgreSQL that would end the test's
-    transaction. Django's own test client avoids it the same way: by not listening to the
-    request signals for connection clean-up while the transport is in use.
-    """
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    try:
-        yield httpx.WSGITransport(app=get_wsgi_application())
-    finally:
-        signals.request_started.connect(close_old_connections)
-        signals.request_finished.connect(close_old_connections)
+    """An InProcessTransport (kept as a context manager for the callers that use one)."""
+    yield InProcessTransport()
