@@ -68,6 +68,10 @@ FLORA_SANDBOX_SPEEDUP = env_float("FLORA_SANDBOX_SPEEDUP", 1.0, minimum=0.001)
 FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS = env_bool("FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS", False)
 FLORA_CATALOG_TTL = env_int("FLORA_CATALOG_TTL", 300, minimum=0)
 HEALTHZ_MAX_HEARTBEAT_AGE = env_int("HEALTHZ_MAX_HEARTBEAT_AGE", 60, minimum=1)
+# Kept run outputs: the largest file the worker copies from FLORA (bytes), and how many
+# share pages one client may open per minute.
+FLORASITE_OUTPUT_MAX_BYTES = env_int("FLORASITE_OUTPUT_MAX_BYTES", 200 * 1024 * 1024, minimum=1)
+FLORASITE_SHARE_VIEWS_PER_MINUTE = env_int("FLORASITE_SHARE_VIEWS_PER_MINUTE", 60, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -181,6 +185,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Failed log-ins allowed in 15 minutes before a username, or a client address, must wait.
+LOGIN_FAILURES_PER_USER = env_int("LOGIN_FAILURES_PER_USER", 5, minimum=1)
+LOGIN_FAILURES_PER_CLIENT = env_int("LOGIN_FAILURES_PER_CLIENT", 30, minimum=1)
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 

@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from florasite import views
+from florasite.auth import ThrottledLoginView
 
 admin.site.site_header = "florasite administration"
 admin.site.site_title = "florasite admin"
@@ -13,11 +14,7 @@ admin.site.index_title = "Teams, connections and runs"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("teams/", include("teams.urls")),

@@ -61,3 +61,55 @@ def test_pages_carry_a_strict_content_security_policy(client):
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+def _fail_login(client, username, times):
+    for _ in range(times):
+        client.post("/accounts/login/", {"username": username, "password": "wrong-password"})
+
+
+def test_login_is_throttled_after_repeated_failures(client, settings):
+    settings.LOGIN_FAILURES_PER_USER = 3
+    User.objects.create_user("erin", password="correct horse battery")
+    _fail_login(client, "erin", 3)
+    response = client.post(
+        "/accounts/login/", {"username": "erin", "password": "correct horse battery"}
+    )
+    assert response.status_code == 429
+    assert "Too many failed log-in attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_throttle_message_does_not_reveal_whether_the_user_exists(client, settings):
+    settings.LOGIN_FAILURES_PER_USER = 2
+    User.objects.create_user("erin", password="correct horse battery")
+    _fail_login(client, "erin", 2)
+    _fail_login(client, "nobody-here", 2)
+    real = client.post("/accounts/login/", {"username": "erin", "password": "x"})
+    fake = client.post("/accounts/login/", {"username": "nobody-here", "password": "x"})
+    assert real.status_code == fake.status_code == 429
+    assert real.context["form"].non_field_errors() == fake.context["form"].non_field_errors()
+
+
+def test_one_client_is_throttled_across_usernames(client, settings):
+    settings.LOGIN_FAILURES_PER_CLIENT = 4
+    User.objects.create_user("erin", password="correct horse battery")
+    for name in ("a", "b", "c", "d"):
+        _fail_login(client, name, 1)
+    response = client.post(
+        "/accounts/login/", {"username": "erin", "password": "correct horse battery"}
+    )
+    assert response.status_code == 429
+
+
+def test_success_resets_the_username_counter(client, settings):
+    settings.LOGIN_FAILURES_PER_USER = 3
+    User.objects.create_user("erin", password="correct horse battery")
+    _fail_login(client, "erin", 2)
+    client.post("/accounts/login/", {"username": "erin", "password": "correct horse battery"})
+    client.post("/accounts/logout/")
+    _fail_login(client, "erin", 2)
+    response = client.post(
+        "/accounts/login/", {"username": "erin", "password": "correct horse battery"}
+    )
+    assert response.status_code == 302
