@@ -106,3 +106,35 @@ def test_custom_404_page_in_product_look(client, django_user_model):
     assert response.status_code == 404
     html = response.content.decode()
     assert "Not found" in html and "css/site.css" in html
+
+
+def test_production_like_settings_pass_the_deploy_checks(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from cryptography.fernet import Fernet
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLORA", "DATABASE_URL"))}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "florasite.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": "k" * 20 + "Zq9!x" * 10,
+            "FLORASITE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "PUBLIC_BASE_URL": "https://florasite.example.com",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
