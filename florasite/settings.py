@@ -68,6 +68,9 @@ FLORA_SANDBOX_SPEEDUP = env_float("FLORA_SANDBOX_SPEEDUP", 1.0, minimum=0.001)
 FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS = env_bool("FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS", False)
 FLORA_CATALOG_TTL = env_int("FLORA_CATALOG_TTL", 300, minimum=0)
 HEALTHZ_MAX_HEARTBEAT_AGE = env_int("HEALTHZ_MAX_HEARTBEAT_AGE", 60, minimum=1)
+# Runs still unfinished this many seconds after they started are flagged stale (shown in the
+# UI) and asked about every 10 minutes instead of every few seconds.
+FLORA_RUN_STALE_AFTER = env_int("FLORA_RUN_STALE_AFTER", 2 * 60 * 60, minimum=60)
 # Kept run outputs: the largest file the worker copies from FLORA (bytes), and how many
 # share pages one client may open per minute.
 FLORASITE_OUTPUT_MAX_BYTES = env_int("FLORASITE_OUTPUT_MAX_BYTES", 200 * 1024 * 1024, minimum=1)
@@ -90,6 +93,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "teams",
+    "techniques",
     "runs",
     "sandbox",
 ]

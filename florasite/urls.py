@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("teams/", include("teams.urls")),
+    path("techniques/", include("techniques.urls")),
     path("", include("runs.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

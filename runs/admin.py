@@ -9,7 +9,17 @@ class RunOutputInline(admin.TabularInline):
     model = RunOutput
     extra = 0
     can_delete = False
-    fields = ("position", "output_id", "type", "keep_status", "content_type", "size", "sha256")
+    fields = (
+        "position",
+        "output_id",
+        "type",
+        "keep_status",
+        "attempts",
+        "last_error",
+        "content_type",
+        "size",
+        "sha256",
+    )
     readonly_fields = fields
 
 
@@ -32,6 +42,16 @@ class RunAdmin(admin.ModelAdmin):
     list_select_related = ("team", "created_by")
     readonly_fields = ("code", "intent_key", "flora_run_id", "created_at", "updated_at")
     inlines = [RunOutputInline]
+    actions = ["retry_keeping_outputs"]
+
+    @admin.action(description="Retry keeping outputs that could not be kept")
+    def retry_keeping_outputs(self, request, queryset):  # type: ignore[no-untyped-def]
+        from runs.archive import reset_failed_outputs
+
+        count = reset_failed_outputs(queryset)
+        self.message_user(
+            request, f"{count} output(s) will be copied again by the worker within a minute."
+        )
 
 
 @admin.register(ShareLink)

@@ -48,12 +48,77 @@ class Probe:
 TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
     # The header switcher: making team A current with team A's slug.
     lambda a: Probe("post", "/teams/switch/", {"team": a.team.slug, "next": "/"}),
+    # Result pages (issue 8): the run page, one kept output, the zip, share create/revoke.
+    lambda a: f"/runs/{a.extra['result_run'].code}/",
+    lambda a: f"/runs/{a.extra['result_run'].code}/outputs/0",
+    lambda a: f"/runs/{a.extra['result_run'].code}/outputs.zip",
+    lambda a: Probe("post", f"/runs/{a.extra['result_run'].code}/shares", {"expires": "1d"}),
+    lambda a: Probe(
+        "post", f"/runs/{a.extra['result_run'].code}/shares/{a.extra['share'].code}/revoke"
+    ),
+    # Live status (issue 7): the status fragment of an in-flight run (and of a finished one).
+    lambda a: f"/runs/{a.extra['live_run'].code}/status?page=list",
+    lambda a: f"/runs/{a.extra['result_run'].code}/status?page=detail",
+    # Catalog and run forms (issues 5, 6): team A's workspace in the catalog and on a
+    # technique page, starting a run in it, and "Run again" of team A's run.
+    lambda a: f"/techniques/?workspace={a.workspace_id}",
+    lambda a: f"/techniques/tech_tarot-pull/?workspace={a.workspace_id}",
+    lambda a: Probe("post", "/techniques/tech_tarot-pull/run", {"workspace": a.workspace_id}),
+    lambda a: f"/runs/{a.extra['result_run'].code}/again",
 ]
 
 
 @pytest.fixture
-def team_a_objects(team_a, alice) -> TeamAObjects:
-    return TeamAObjects(team=team_a, workspace_id="ws_demo")
+def team_a_objects(team_a, alice, sandbox_http) -> TeamAObjects:
+    # sandbox_http: the catalog probes read team A's techniques from the sandbox.
+    objects = TeamAObjects(team=team_a, workspace_id="ws_demo")
+    objects.extra.update(_result_objects(team_a, alice))
+    objects.extra.update(_live_objects(team_a, alice))
+    return objects
+
+
+def _live_objects(team_a, alice) -> dict[str, object]:
+    """Issue 7: a run in flight (its status fragment polls)."""
+    from runs.models import Run, RunStatus
+
+    run = Run.objects.create(
+        team=team_a,
+        created_by=alice,
+        technique_id="tech_tarot-pull",
+        technique_name="Tarot Pull",
+        status=RunStatus.RUNNING,
+        flora_run_id="run_live_probe",
+    )
+    return {"live_run": run}
+
+
+def _result_objects(team_a, alice) -> dict[str, object]:
+    """Issue 8: a completed run with one kept (text) output, and a share link to it."""
+    from django.utils import timezone
+
+    from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
+    from runs.shares import create_share
+
+    run = Run.objects.create(
+        team=team_a,
+        created_by=alice,
+        technique_id="tech_tarot-pull",
+        technique_name="Tarot Pull",
+        status=RunStatus.COMPLETED,
+        flora_run_id="run_isolation_probe",
+        completed_at=timezone.now(),
+    )
+    RunOutput.objects.create(
+        run=run,
+        output_id="reading",
+        type="text",
+        text="Patience now.",
+        content_type="text/plain; charset=utf-8",
+        size=13,
+        keep_status=OutputKeepStatus.KEPT,
+    )
+    share = create_share(run, created_by=alice, hide_inputs=False, expires="never").link
+    return {"result_run": run, "share": share}
 
 
 def _request(client: Client, probe: str | Probe):

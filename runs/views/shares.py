@@ -1,24 +1,234 @@
-"""PLACEHOLDER (issue "Run result pages ... share links"): replaced by the share views."""
+"""Share links: created and revoked by members on the run page, viewed by anyone with the
+token on a public page that shows the result and nothing else.
+
+The token appears exactly once, in the answer to the POST that created it (never in a
+redirect URL, the session or a log); afterwards only its hash exists.
+"""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
+from csp.constants import SELF
+from csp.decorators import csp_replace
+from django import forms
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST, require_safe
+
+from runs import shares
+from runs.access import get_run_for_member
+from runs.models import OutputKeepStatus, Run, RunStatus, ShareLink
+from runs.serving import input_items, output_filename, serve_output, share_items
+from teams.models import Membership
+from teams.permissions import can_revoke_share, can_share
+
+# Output files of a share page: one page view loads several, and video seeking many more.
+FILE_REQUESTS_PER_PAGE_VIEW = 10
+
+_PUBLIC_HEADERS = {
+    "X-Robots-Tag": "noindex, nofollow, noarchive",
+    "Referrer-Policy": "no-referrer",
+}
 
 
+class ShareForm(forms.Form):
+    expires = forms.ChoiceField(
+        label="Link expires",
+        choices=[(key, label) for key, (label, _) in shares.EXPIRY_CHOICES.items()],
+        initial="7d",
+    )
+    hide_inputs = forms.BooleanField(
+        label="Hide inputs",
+        required=False,
+        help_text="Viewers see only the outputs, not the prompts and images the run started from.",
+    )
+
+
+# --- Helpers ----------------------------------------------------------------------------------
+
+
+def _membership(request: HttpRequest) -> Membership:
+    membership: Membership = request.membership  # type: ignore[attr-defined]
+    return membership
+
+
+def share_rows(run: Run, membership: Membership) -> list[dict[str, Any]]:
+    rows = []
+    for link in run.share_links.select_related("created_by", "revoked_by"):
+        active = link.is_active()
+        state = "active" if active else ("revoked" if link.revoked_at else "expired")
+        rows.append(
+            {
+                "link": link,
+                "state": state,
+                "can_revoke": active and can_revoke_share(membership, link.created_by_id),
+            }
+        )
+    return rows
+
+
+def shares_context(
+    run: Run, membership: Membership, *, form: ShareForm | None = None
+) -> dict[str, Any]:
+    """What runs/_shares.html needs (run page, create and revoke answers)."""
+    return {
+        "run": run,
+        "share_rows": share_rows(run, membership),
+        "can_share": can_share(membership, run.created_by_id),
+        "shareable": run.status == RunStatus.COMPLETED,
+        "share_form": form or ShareForm(),
+    }
+
+
+def _public_url(token: str) -> str:
+    # The configured public origin, not the request's Host header (which a client chooses).
+    return settings.PUBLIC_BASE_URL + reverse("runs:share_public", args=[token])
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    retry_after = 60 - int(time.time()) % 60
+    response = render(
+        request, "runs/share_rate_limited.html", {"retry_after": retry_after}, status=429
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _unavailable(request: HttpRequest) -> HttpResponse:
+    # The same answer for unknown, revoked and expired tokens: nothing to learn from it.
+    return render(request, "runs/share_unavailable.html", {}, status=404)
+
+
+def _public(response: HttpResponse | StreamingHttpResponse) -> HttpResponse:
+    for name, value in _PUBLIC_HEADERS.items():
+        response[name] = value
+    return response  # type: ignore[return-value]
+
+
+# --- Member views -----------------------------------------------------------------------------
+
+
+@require_POST
 def create_share(request: HttpRequest, code: str) -> HttpResponse:
-    raise Http404
+    run = get_run_for_member(request, code)
+    membership = _membership(request)
+    if not can_share(membership, run.created_by_id):
+        raise PermissionDenied("Only the member who started this run, or a manager, can share it.")
+
+    form = ShareForm(request.POST)
+    if form.is_valid() and run.status != RunStatus.COMPLETED:
+        form.add_error(None, "Only a completed run can be shared.")
+    if not form.is_valid():
+        ctx = shares_context(run, membership, form=form)
+        if request.htmx:
+            return render(request, "runs/_shares.html", ctx)
+        from runs.views.detail import detail_context
+
+        return render(
+            request, "runs/detail.html", {**detail_context(request, run), **ctx}, status=400
+        )
+
+    created = shares.create_share(
+        run,
+        created_by=request.user,
+        hide_inputs=form.cleaned_data["hide_inputs"],
+        expires=form.cleaned_data["expires"],
+    )
+    ctx = {
+        **shares_context(run, membership),
+        "created": {"link": created.link, "url": _public_url(created.token)},
+    }
+    template = "runs/_shares.html" if request.htmx else "runs/share_created.html"
+    response = render(request, template, ctx)
+    # The only page that will ever show the token: keep it out of every cache.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
+@require_POST
 def revoke_share(request: HttpRequest, code: str, share_code: str) -> HttpResponse:
-    raise Http404
+    run = get_run_for_member(request, code)
+    membership = _membership(request)
+    link = get_object_or_404(ShareLink.objects.filter(run=run), code=share_code)
+    if not can_revoke_share(membership, link.created_by_id):
+        raise PermissionDenied(
+            "Only the member who created this link, or a manager, can revoke it."
+        )
+    revoked = shares.revoke(link, request.user)
+    notice = (
+        "Link revoked: it stopped working immediately."
+        if revoked
+        else "That link was already revoked."
+    )
+    if request.htmx:
+        return render(
+            request, "runs/_shares.html", {**shares_context(run, membership), "notice": notice}
+        )
+    messages.success(request, notice)
+    return redirect(reverse("runs:detail", args=[run.code]) + "#run-shares")
+
+
+# --- Public views -----------------------------------------------------------------------------
 
 
 @login_not_required
+@require_safe
 def public_share(request: HttpRequest, token: str) -> HttpResponse:
-    raise Http404
+    if shares.rate_limited(request, "page"):
+        return _public(_too_many(request))
+    link = shares.find_active_share(token)
+    if link is None:
+        return _public(_unavailable(request))
+    run = link.run
+    if request.method == "GET":
+        shares.record_view(link)
+    items = share_items(run, token)
+    first_image = next((i for i in items if i.kind == "image" and i.is_kept), None)
+    ctx = {
+        "technique_name": run.technique_name,
+        "made_on": run.completed_at or run.created_at,
+        "items": items,
+        "inputs": [] if link.hide_inputs else input_items(run, public=True),
+        "inputs_hidden": link.hide_inputs,
+        "page_url": _public_url(token),
+        "og_image": settings.PUBLIC_BASE_URL + first_image.url if first_image else "",
+        "og_image_alt": f"{first_image.title}, made with {run.technique_name}"
+        if first_image
+        else "",
+    }
+    response = render(request, "runs/share_public.html", ctx)
+    # Revocation must take effect at once, so nobody may keep a copy of the page.
+    response["Cache-Control"] = "no-store"
+    return _public(response)
 
 
 @login_not_required
+@require_safe
+@xframe_options_sameorigin
+@csp_replace({"frame-ancestors": [SELF]})
 def public_output(request: HttpRequest, token: str, position: int) -> HttpResponse:
-    raise Http404
+    per_minute = settings.FLORASITE_SHARE_VIEWS_PER_MINUTE * FILE_REQUESTS_PER_PAGE_VIEW
+    if shares.rate_limited(request, "file", per_minute):
+        return _public(_too_many(request))
+    link = shares.find_active_share(token)
+    if link is None:
+        return _public(_unavailable(request))
+    output = link.run.outputs.filter(position=position, keep_status=OutputKeepStatus.KEPT).first()
+    if output is None:
+        raise Http404("This output is not available.")
+    response = serve_output(
+        request,
+        output,
+        output_filename(link.run, output, public=True),
+        # Revalidated on every use, so a revoked link stops serving cached copies too.
+        cache_control="private, no-cache",
+    )
+    return _public(response)

@@ -8,7 +8,10 @@ from django.test import Client
 from teams.middleware import SESSION_KEY
 from teams.models import Membership, Role
 
-pytestmark = pytest.mark.django_db
+# Pages with the header: the technique catalog (the home page, "/", redirects to it), which
+# reads the current team's techniques from the in-process sandbox.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sandbox_http")]
+HOME = "/techniques/"
 
 
 @pytest.fixture
@@ -27,14 +30,14 @@ def test_anonymous_requests_have_no_team(client: Client):
 
 def test_user_without_team_has_none(db, client: Client, django_user_model):
     client.force_login(django_user_model.objects.create_user("loner"))
-    response = client.get("/")
+    response = client.get(HOME)
     assert response.status_code == 200
     assert response.wsgi_request.team is None
     assert 'class="team-name"' not in response.content.decode()
 
 
 def test_current_team_is_the_only_team(bob_client, team_a, bob):
-    response = bob_client.get("/")
+    response = bob_client.get(HOME)
     assert response.wsgi_request.team == team_a
     assert response.wsgi_request.membership == Membership.objects.get(user=bob)
     html = response.content.decode()
@@ -44,16 +47,16 @@ def test_current_team_is_the_only_team(bob_client, team_a, bob):
 
 def test_default_team_is_the_first_by_name(bob_in_both, bob_client, team_a):
     # "Acme" < "Bravo"
-    assert bob_client.get("/").wsgi_request.team == team_a
+    assert bob_client.get(HOME).wsgi_request.team == team_a
 
 
 def test_switcher_lists_teams_with_a_post_form_each(bob_in_both, bob_client):
-    html = bob_client.get("/?page=2").content.decode()
+    html = bob_client.get(HOME + "?page=2").content.decode()
     menu = html[html.index('<details class="menu teammenu">') :]
     menu = menu[: menu.index("</details>")]
     assert menu.count('<form method="post" action="/teams/switch/">') == 2
     assert 'name="team" value="acme"' in menu and 'name="team" value="bravo"' in menu
-    assert menu.count('name="next" value="/?page=2"') == 2
+    assert menu.count('name="next" value="/techniques/?page=2"') == 2
     assert menu.count("csrfmiddlewaretoken") == 2
     current = re.search(r'<button[^>]*aria-current="true"[^>]*>\s*(\w+)', menu)
     assert current and current.group(1) == "Acme"
@@ -64,7 +67,7 @@ def test_switch_to_own_team(bob_in_both, bob_client, team_b):
     assert response.status_code == 302
     assert response["Location"] == "/runs/"
     assert bob_client.session[SESSION_KEY] == team_b.pk
-    page = bob_client.get("/")
+    page = bob_client.get(HOME)
     assert page.wsgi_request.team == team_b
     assert page.wsgi_request.membership.role == Role.VIEWER
     assert "You are now working in Bravo." in page.content.decode()
@@ -74,7 +77,7 @@ def test_switch_to_another_teams_slug_is_404(dave_client, team_a, team_b):
     response = dave_client.post("/teams/switch/", {"team": "acme", "next": "/"})
     assert response.status_code == 404
     assert SESSION_KEY not in dave_client.session
-    assert dave_client.get("/").wsgi_request.team == team_b
+    assert dave_client.get(HOME).wsgi_request.team == team_b
 
 
 def test_switch_to_unknown_slug_is_404(bob_client):
@@ -103,32 +106,32 @@ def test_switch_needs_csrf_token(bob, team_a):
 
 def test_removed_member_loses_the_team_at_once(bob_in_both, bob_client, team_a, team_b):
     bob_client.post("/teams/switch/", {"team": "bravo"})
-    assert bob_client.get("/").wsgi_request.team == team_b
+    assert bob_client.get(HOME).wsgi_request.team == team_b
 
     Membership.objects.filter(user=bob_in_both, team=team_b).delete()
-    response = bob_client.get("/")
+    response = bob_client.get(HOME)
     assert response.wsgi_request.team == team_a  # falls back to what is left
     assert SESSION_KEY not in bob_client.session
     assert "Bravo" not in response.content.decode()
 
     Membership.objects.filter(user=bob_in_both).delete()
-    response = bob_client.get("/")
+    response = bob_client.get(HOME)
     assert response.wsgi_request.team is None
     assert response.wsgi_request.membership is None
 
 
 def test_sandbox_banner_only_for_teams_on_the_sandbox(bob_client, team_a, settings):
-    html = bob_client.get("/").content.decode()
+    html = bob_client.get(HOME).content.decode()
     assert 'class="banner banner-sandbox"' in html
     assert "built-in FLORA sandbox" in html
 
     team_a.connection.base_url = "https://app.flora.ai/api/v1"
     team_a.connection.save()
-    assert 'class="banner banner-sandbox"' not in bob_client.get("/").content.decode()
+    assert 'class="banner banner-sandbox"' not in bob_client.get(HOME).content.decode()
 
 
 def test_context_exposes_the_current_team(bob_in_both, bob_client, team_a):
-    response = bob_client.get("/")
+    response = bob_client.get(HOME)
     assert response.context["current_team"] == team_a
     assert response.context["current_membership"].role == Role.MEMBER
     assert [m.team.slug for m in response.context["user_memberships"]] == ["acme", "bravo"]

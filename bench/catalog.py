@@ -1,0 +1,136 @@
+"""The catalog page, cold and warm: FLORA calls made and median latency, side by side.
+
+A throwaway SQLite database (with the database cache, as `make run` uses), a team on the
+built-in sandbox reached in-process over WSGI, and Django's test client. FLORA calls are
+counted at the transport, i.e. where FLORA would receive them. "Cold" clears the cache
+before each request; "warm" serves from it.
+
+    .venv/bin/python bench/catalog.py            # 25 requests of each kind
+    .venv/bin/python bench/catalog.py --n 100
+
+The sandbox answers in-process in about a millisecond; a real FLORA over the internet takes
+tens to hundreds of milliseconds per call, which only widens the gap shown here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _configure(workdir: str) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "florasite.test_settings"
+    os.environ["DATABASE_URL"] = f"sqlite:///{workdir}/bench.sqlite3"
+    os.environ["FLORASITE_VAR_DIR"] = workdir
+    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=25, help="requests of each kind (default 25)")
+    args = parser.parse_args()
+    if args.n < 1:
+        parser.error("--n must be at least 1")
+
+    with tempfile.TemporaryDirectory(prefix="florasite-bench-catalog-") as workdir:
+        _configure(workdir)
+        return _run(args.n)
+
+
+def _run(n: int) -> int:
+    import httpx
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.core.wsgi import get_wsgi_application
+    from django.test import Client
+
+    import teams.services
+    from teams.models import FloraConnection, Membership, Team
+    from teams.services import save_connection
+
+    call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+
+    sandbox = httpx.WSGITransport(app=get_wsgi_application())
+    calls: list[str] = []
+
+    class Counting(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            calls.append(f"{request.method} {request.url.path}")
+            return sandbox.handle_request(request)
+
+    http = httpx.Client(transport=Counting())
+    teams.services.get_http_client = lambda: http  # the project's own seam for tests
+
+    team = Team.objects.create(name="Bench", slug="bench")
+    save_connection(
+        FloraConnection(
+            team=team,
+            base_url="http://testserver/sandbox/api/v1",
+            workspace_ids=["ws_demo", "ws_brand"],
+        ),
+        actor="bench",
+        api_key="sk_sandbox_demo",
+    )
+    user = get_user_model().objects.create_user("bench")
+    Membership.objects.create(user=user, team=team, role="member")
+    client = Client()
+    client.force_login(user)
+
+    def measure(clear_first: bool) -> tuple[list[float], int]:
+        timings = []
+        before = len(calls)
+        for _ in range(n):
+            if clear_first:
+                cache.clear()
+            start = time.perf_counter()
+            response = client.get("/techniques/")
+            timings.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, response.status_code
+        return timings, len(calls) - before
+
+    client.get("/techniques/")  # warm up imports, templates and connections
+    cold, cold_calls = measure(clear_first=True)
+    client.get("/techniques/")
+    warm, warm_calls = measure(clear_first=False)
+
+    cold_median, warm_median = statistics.median(cold), statistics.median(warm)
+    print(f"Catalog page /techniques/ ({n} requests each; FLORA = in-process sandbox;")
+    print(
+        f"cache = {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}, "
+        f"FLORA_CATALOG_TTL = {settings.FLORA_CATALOG_TTL} s)"
+    )
+    print()
+    print(f"{'':<22}{'FLORA calls':>12}{'calls/page':>12}{'median ms':>11}{'p90 ms':>9}")
+    for label, timings, count in (
+        ("cold (cache cleared)", cold, cold_calls),
+        ("warm (cached)", warm, warm_calls),
+    ):
+        p90 = statistics.quantiles(timings, n=10)[-1] if len(timings) > 1 else timings[0]
+        print(
+            f"{label:<22}{count:>12}{count / n:>12.2f}{statistics.median(timings):>11.2f}"
+            f"{p90:>9.2f}"
+        )
+    print()
+    speedup = cold_median / warm_median if warm_median else float("inf")
+    print(f"warm vs cold: {speedup:.1f}x faster (median), FLORA calls {cold_calls} -> {warm_calls}")
+    http.close()
+    return 0 if warm_calls == 0 and cold_calls == n else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

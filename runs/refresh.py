@@ -1,0 +1,319 @@
+"""Asking FLORA how a run is doing: at most once per run per interval, whoever asks.
+
+Three callers want fresh run states: the status fragment (every viewer of a run polls it),
+the background sweep (runs nobody watches), and the webhook receiver (FLORA says a run
+ended). They coordinate through one column, ``Run.refresh_claimed_until``:
+
+* A caller *claims* a refresh with a conditional UPDATE that only matches while the column
+  is empty or in the past. The database runs the UPDATE atomically, so of any number of
+  callers, in any number of processes and machines, exactly one sees "1 row updated": it
+  asks FLORA; every other caller just reads the row. This works the same on SQLite and
+  PostgreSQL, with no lock held while FLORA answers.
+* The claim is first a *lease* long enough to cover the FLORA call (its timeout plus a
+  margin), so a slow answer cannot let a second caller in. When the answer is applied, the
+  column becomes "start of this refresh + interval": the earliest moment anyone may ask
+  again. A caller that dies mid-call blocks nobody for longer than its lease.
+* A failed call pushes the column (and ``next_refresh_at``) out by an exponential backoff.
+
+The answer is applied by ``runs.state.apply_remote`` on a row re-read under a row lock, so a
+late answer can never overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from flora import APIStatusError, AuthenticationError, FloraError
+from runs.models import IN_FLIGHT_STATUSES, Run, RunStatus
+from runs.state import apply_remote, refresh_interval
+from teams.models import FloraConnection, SecretUnavailable
+from teams.services import NoConnection, flora_client, mark_failing
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "REFRESHABLE_STATUSES",
+    "SweepReport",
+    "backoff_for",
+    "claim_refresh",
+    "interval_for",
+    "refresh_if_due",
+    "refresh_in_background",
+    "sweep",
+]
+
+# Only runs FLORA has acknowledged can be asked about: `submitting` and `checking` rows have
+# no FLORA id yet, and finding it is the reconciler's job (runs.reconcile).
+REFRESHABLE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
+
+# A run still unfinished after FLORA_RUN_STALE_AFTER is flagged and asked about rarely.
+STALE_REFRESH_INTERVAL = timedelta(minutes=10)
+# Failures back off exponentially from the run's interval up to this.
+MAX_BACKOFF = timedelta(minutes=5)
+# A viewer's poll waits for the call it wins: keep it short, and never retry inline (the
+# next poll is the retry).
+FRAGMENT_TIMEOUT = 5.0
+# The worker can afford to wait longer for FLORA than a viewer can.
+BACKGROUND_TIMEOUT = 10.0
+# The lease covers the call's timeout plus this, so a slow answer never lets a second in.
+LEASE_MARGIN = timedelta(seconds=2)
+# One sweep refreshes at most this many runs and stops after this long; the next sweep
+# (every 5 s) carries on, so a backlog drains without one task running for minutes.
+SWEEP_BATCH = 100
+SWEEP_BUDGET_SECONDS = 20.0
+
+
+def interval_for(run: Run, now: datetime | None = None) -> timedelta:
+    """How long after one refresh the next may start."""
+    if run.stale:
+        return STALE_REFRESH_INTERVAL
+    return refresh_interval(run, now)
+
+
+def backoff_for(
+    run: Run, failures: int, now: datetime | None = None, retry_after: float | None = None
+) -> timedelta:
+    """Delay after the `failures`-th failure in a row: the interval doubled per failure."""
+    delay = interval_for(run, now) * (2 ** min(failures, 16))
+    if retry_after is not None and retry_after > 0:
+        # FLORA asked for a pause (429 Retry-After): honour it, within reason.
+        delay = max(delay, timedelta(seconds=retry_after))
+    delay = min(delay, MAX_BACKOFF)
+    if run.stale:
+        delay = max(delay, STALE_REFRESH_INTERVAL)
+    return delay
+
+
+def claim_refresh(run: Run, *, timeout: float, now: datetime | None = None) -> datetime | None:
+    """Try to become the one caller that asks FLORA about `run` now.
+
+    Returns the lease's end (the claim's identity, used when applying the answer), or None
+    when another caller holds the claim, the run was asked about less than an interval ago,
+    or the run is not one FLORA can be asked about.
+    """
+    now = now or timezone.now()
+    lease_until = now + max(interval_for(run, now), timedelta(seconds=timeout) + LEASE_MARGIN)
+    won = (
+        Run.objects.filter(pk=run.pk, status__in=REFRESHABLE_STATUSES, flora_run_id__isnull=False)
+        .filter(Q(refresh_claimed_until__isnull=True) | Q(refresh_claimed_until__lte=now))
+        .update(refresh_claimed_until=lease_until)
+    )
+    if won != 1:
+        return None
+    # Keep the instance in step with the row: a later save() must not release the lease.
+    run.refresh_claimed_until = lease_until
+    return lease_until
+
+
+def _ask_flora(run: Run, *, timeout: float) -> object:
+    client = flora_client(run.team)
+    # One attempt with a short timeout: the caller's schedule is the retry policy.
+    client.timeout = timeout
+    client.max_retries = 0
+    # GET /techniques/{technique_id}/runs/{run_id}: status, progress, outputs.
+    return client.techniques.runs.retrieve(run.flora_run_id, technique_id=run.technique_id)
+
+
+def _refresh_claimed(
+    run: Run, lease_until: datetime, started: datetime, timeout: float
+) -> tuple[Run, bool]:
+    """Ask FLORA about a run this caller has claimed; record the answer or the failure.
+
+    Returns the run as it now is, and whether FLORA answered.
+    """
+    try:
+        remote = _ask_flora(run, timeout=timeout)
+    except AuthenticationError as exc:
+        with contextlib.suppress(FloraConnection.DoesNotExist):
+            mark_failing(run.team.connection, exc)
+        return _record_failure(run, lease_until, exc), False
+    except (FloraError, NoConnection, SecretUnavailable) as exc:
+        return _record_failure(run, lease_until, exc), False
+
+    with transaction.atomic():
+        # Re-read under a row lock (SQLite: the IMMEDIATE transaction's write lock), so the
+        # answer is applied to the newest state and can never move the run backwards.
+        fresh = Run.objects.select_for_update().select_related("team").get(pk=run.pk)
+        if fresh.refresh_claimed_until == lease_until:
+            # Still ours: the next refresh may start one interval after this one did.
+            fresh.refresh_claimed_until = started + interval_for(fresh, started)
+        apply_remote(fresh, remote)
+        if fresh.stale and fresh.is_in_flight:
+            # apply_remote schedules by the normal interval; a stale run waits longer.
+            fresh.next_refresh_at = timezone.now() + STALE_REFRESH_INTERVAL
+            Run.objects.filter(pk=fresh.pk).update(next_refresh_at=fresh.next_refresh_at)
+    if fresh.is_terminal and not run.is_terminal:
+        logger.info("Run %s is %s (FLORA run %s)", fresh.code, fresh.status, fresh.flora_run_id)
+    return fresh, True
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, APIStatusError):
+        return f"HTTP {exc.status_code} {exc.code or ''}".strip()
+    return type(exc).__name__
+
+
+def _record_failure(run: Run, lease_until: datetime, exc: BaseException) -> Run:
+    """Keep the run as it is; try again after a backoff. Only the claim holder writes."""
+    now = timezone.now()
+    failures = run.refresh_failures + 1
+    delay = backoff_for(run, failures, now, retry_after=getattr(exc, "retry_after", None))
+    request_id = (getattr(exc, "request_id", None) or "")[:200]
+    updates: dict[str, object] = {
+        "refresh_failures": F("refresh_failures") + 1,
+        "refresh_claimed_until": now + delay,
+        "next_refresh_at": now + delay,
+    }
+    if request_id:
+        updates["last_request_id"] = request_id
+    Run.objects.filter(pk=run.pk, refresh_claimed_until=lease_until).update(**updates)
+    logger.warning(
+        "Refreshing run %s (FLORA run %s) failed: %s, request id %s; %d failure(s) in a row, "
+        "next try in %.0f s",
+        run.code,
+        run.flora_run_id,
+        _describe(exc),
+        request_id or "none",
+        failures,
+        delay.total_seconds(),
+    )
+    run.refresh_failures = failures
+    run.refresh_claimed_until = now + delay
+    run.next_refresh_at = now + delay
+    if request_id:
+        run.last_request_id = request_id
+    return run
+
+
+def _is_refreshable(run: Run) -> bool:
+    return run.status in REFRESHABLE_STATUSES and bool(run.flora_run_id)
+
+
+def refresh_if_due(run: Run, *, timeout: float = FRAGMENT_TIMEOUT) -> Run:
+    """The status fragment's refresh: ask FLORA if this caller wins the claim, else read.
+
+    Returns the run as it now is (the same instance when nothing was asked).
+    """
+    if not _is_refreshable(run):
+        return run
+    now = timezone.now()
+    if run.refresh_claimed_until is not None and run.refresh_claimed_until > now:
+        # Someone asked less than an interval ago (or is asking): no write needed to know.
+        return run
+    lease_until = claim_refresh(run, timeout=timeout, now=now)
+    if lease_until is None:
+        return run
+    return _refresh_claimed(run, lease_until, now, timeout)[0]
+
+
+def refresh_in_background(run_pk: int, *, timeout: float = BACKGROUND_TIMEOUT) -> str:
+    """Refresh one run from a worker (sweep, webhook). Returns what happened:
+
+    "refreshed", "failed", "claimed_elsewhere", "not_refreshable" or "missing".
+    """
+    run = Run.objects.select_related("team").filter(pk=run_pk).first()
+    if run is None:
+        return "missing"
+    if not _is_refreshable(run):
+        return "not_refreshable"
+    now = timezone.now()
+    lease_until = claim_refresh(run, timeout=timeout, now=now)
+    if lease_until is None:
+        return "claimed_elsewhere"
+    _, answered = _refresh_claimed(run, lease_until, now, timeout)
+    return "refreshed" if answered else "failed"
+
+
+def request_immediate_refresh(run: Run) -> bool:
+    """Make the run due now (a webhook said it changed); True if it is still in flight.
+
+    Clears the interval hold so that the next caller (the enqueued task, a viewer's poll or
+    the sweep, whichever comes first) asks FLORA at once.
+    """
+    return bool(
+        Run.objects.filter(pk=run.pk, status__in=IN_FLIGHT_STATUSES).update(
+            refresh_claimed_until=None, next_refresh_at=timezone.now()
+        )
+    )
+
+
+@dataclass
+class SweepReport:
+    flagged_stale: list[str] = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
+    stopped_early: bool = False
+
+    def count(self, outcome: str) -> int:
+        return self.outcomes.get(outcome, 0)
+
+
+def _flag_stale(now: datetime) -> list[str]:
+    """Flag runs unfinished after FLORA_RUN_STALE_AFTER; they are then asked about rarely."""
+    cutoff = now - timedelta(seconds=settings.FLORA_RUN_STALE_AFTER)
+    overdue = Run.objects.filter(
+        status__in=IN_FLIGHT_STATUSES, stale=False, created_at__lte=cutoff
+    ).values_list("pk", "code")[:500]
+    rows = list(overdue)
+    if not rows:
+        return []
+    Run.objects.filter(pk__in=[pk for pk, _ in rows], stale=False).update(
+        stale=True, next_refresh_at=now + STALE_REFRESH_INTERVAL
+    )
+    codes = [code for _, code in rows]
+    logger.warning(
+        "%d run(s) still unfinished after %d s, flagged stale: %s",
+        len(codes),
+        settings.FLORA_RUN_STALE_AFTER,
+        ", ".join(codes[:20]) + (" ..." if len(codes) > 20 else ""),
+    )
+    return codes
+
+
+def sweep(
+    now: datetime | None = None,
+    *,
+    batch: int = SWEEP_BATCH,
+    budget_seconds: float = SWEEP_BUDGET_SECONDS,
+) -> SweepReport:
+    """Refresh in-flight runs whose next refresh is overdue, and flag runs that never end.
+
+    Safe with any number of workers at once: each run is claimed before FLORA is asked. A run
+    whose refresher died is picked up as soon as its lease runs out.
+    """
+    now = now or timezone.now()
+    report = SweepReport(flagged_stale=_flag_stale(now))
+    due = (
+        Run.objects.filter(status__in=REFRESHABLE_STATUSES, flora_run_id__isnull=False)
+        .filter(Q(next_refresh_at__isnull=True) | Q(next_refresh_at__lte=now))
+        .filter(Q(refresh_claimed_until__isnull=True) | Q(refresh_claimed_until__lte=now))
+        .order_by(F("next_refresh_at").asc(nulls_first=True), "pk")
+        .values_list("pk", flat=True)[:batch]
+    )
+    deadline = time.monotonic() + budget_seconds
+    for run_pk in list(due):
+        if time.monotonic() > deadline:
+            report.stopped_early = True
+            break
+        outcome = refresh_in_background(run_pk)
+        report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
+    if report.outcomes or report.flagged_stale:
+        # Routine refreshes are debug noise; failures, stale runs and backlogs are news.
+        notable = report.count("failed") or report.flagged_stale or report.stopped_early
+        logger.log(
+            logging.INFO if notable else logging.DEBUG,
+            "Sweep: %s; %d flagged stale%s",
+            ", ".join(f"{n} {what}" for what, n in sorted(report.outcomes.items()))
+            or "nothing due",
+            len(report.flagged_stale),
+            " (stopped at the time budget)" if report.stopped_early else "",
+        )
+    return report

@@ -1,0 +1,367 @@
+"""Import runs started outside the dashboard (FLORA's own app, scripts) with the team's key.
+
+``GET /technique-runs`` lists a workspace's runs newest first. Each sync reads from the top
+until it reaches runs older than what the previous sync already examined (a per-workspace
+*watermark*, minus a safety margin), a bounded number of pages at most. Runs it does not
+know (by FLORA run id) are imported with ``origin=external``; runs it knows are left to the
+refresh machinery (runs.refresh), which keeps them up to date.
+
+Why a watermark and not "stop at the first known run": dashboard runs and outside runs
+interleave, so a known run near the top says nothing about the outside runs below it.
+
+Dedup: the unique constraint (team, flora_run_id) is the last word: an import that loses a
+race with our own submission linking the same FLORA run is dropped. Runs of ours whose
+create call is still in flight or unresolved (``submitting`` / ``checking``, no FLORA id
+yet) would look like outside runs, so FLORA runs of the same technique created from just
+before such a row onwards are held back and left for the reconciler (runs.reconcile) to
+link; the watermark does not pass them, so a later sync imports them if they turn out not
+to be ours.
+
+The very first sync of a workspace reads at most the bounded number of pages and leaves a
+*backfill* cursor; every later sync reads a page or so further down until the end of the
+history, so a long history arrives gradually instead of in one long request.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from flora import AuthenticationError, BadRequestError, FloraError
+from runs.models import Run, RunOrigin, RunStatus
+from runs.state import apply_remote, to_datetime
+from teams.models import ConnectionStatus, FloraConnection, SecretUnavailable, Team
+from teams.services import NoConnection, describe_error, flora_client, mark_failing
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SyncReport", "sync_all", "sync_team"]
+
+PAGE_SIZE = 100
+# Pages read from the top of one workspace's history per sync (the periodic sync runs every
+# 2 minutes, so 500 runs per workspace per sync is far beyond any real team's pace).
+MAX_PAGES = 5
+# Pages of older history read per sync after the first one (see "backfill" above).
+BACKFILL_PAGES = 2
+# Runs this much older than the watermark are examined again: FLORA's list may show a run a
+# moment after its created_at, and clocks differ.
+WATERMARK_MARGIN = timedelta(minutes=10)
+# A FLORA run created this long before a `submitting`/`checking` row of ours may still be
+# that row's run (clock skew between FLORA and us).
+PENDING_LINK_SKEW = timedelta(minutes=5)
+# One sync per team at a time; the lock expires on its own if a worker dies mid-sync.
+LOCK_SECONDS = 300
+STATE_KEY = "runs:sync:v1:{team}:{workspace}"
+LOCK_KEY = "runs:sync-lock:v1:{team}"
+# Timeouts: a sync is background work, but the "Refresh from FLORA" button waits for it.
+SYNC_TIMEOUT = 15.0
+
+
+@dataclass
+class SyncReport:
+    team_slug: str = ""
+    imported: list[str] = field(default_factory=list)  # codes of the new rows
+    held_back: int = 0
+    pages: int = 0
+    workspaces: int = 0
+    error: str = ""
+    request_id: str = ""
+    busy: bool = False  # another sync of this team was running
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and not self.busy
+
+
+@dataclass
+class _PendingRow:
+    technique_id: str
+    created_at: datetime
+
+
+def _technique_key(technique_id: str) -> str:
+    # FLORA accepts the id (tech_x) or the slug (x): compare them as one.
+    return technique_id.removeprefix("tech_")
+
+
+def _pending_rows(team: Team) -> list[_PendingRow]:
+    rows = Run.objects.filter(
+        team=team,
+        status__in=(RunStatus.SUBMITTING, RunStatus.CHECKING),
+        flora_run_id__isnull=True,
+    ).values_list("technique_id", "created_at")
+    return [_PendingRow(_technique_key(tid), created) for tid, created in rows]
+
+
+def _held_back(item: Any, created: datetime | None, pending: list[_PendingRow]) -> bool:
+    if not pending:
+        return False
+    technique = _technique_key(item.technique.technique_id)
+    for row in pending:
+        if row.technique_id != technique:
+            continue
+        if created is None or created >= row.created_at - PENDING_LINK_SKEW:
+            return True
+    return False
+
+
+def _flora_id(item: Any) -> str:
+    return str(item.run_id or item.technique_run_id or "")
+
+
+def _import(team: Team, client: Any, item: Any, workspace_id: str) -> Run | None:
+    """Create the row for one outside run; None when another writer linked it first."""
+    created = to_datetime(item.created_at) or timezone.now()
+    run = Run(
+        team=team,
+        origin=RunOrigin.EXTERNAL,
+        technique_id=item.technique.technique_id,
+        technique_name=item.technique.name or item.technique.technique_id,
+        workspace_id=item.workspace_id or workspace_id,
+        project_id=item.project_id or "",
+        flora_run_id=_flora_id(item),
+        status=RunStatus.PENDING,
+        created_at=created,
+        submitted_at=created,
+        next_refresh_at=timezone.now(),
+    )
+    remote: Any = item
+    if item.status == RunStatus.COMPLETED and item.outputs is None:
+        # A list item without outputs must not complete the run: once completed, outputs are
+        # never recorded again. Ask for the full run, or leave it to the sweep.
+        try:
+            # GET /techniques/{technique_id}/runs/{run_id}
+            remote = client.techniques.runs.retrieve(
+                run.flora_run_id, technique_id=run.technique_id
+            )
+        except FloraError as exc:
+            logger.info("Outputs of outside run %s not fetched yet: %s", run.flora_run_id, exc)
+            remote = None
+    try:
+        with transaction.atomic():
+            run.save()
+            if remote is not None:
+                apply_remote(run, remote)
+    except IntegrityError:
+        # Our own submission (or a concurrent sync) linked this FLORA run meanwhile.
+        return None
+    return run
+
+
+def _load_state(team: Team, workspace_id: str) -> dict[str, Any]:
+    state = cache.get(STATE_KEY.format(team=team.pk, workspace=workspace_id))
+    return state if isinstance(state, dict) else {}
+
+
+def _save_state(team: Team, workspace_id: str, state: dict[str, Any]) -> None:
+    cache.set(STATE_KEY.format(team=team.pk, workspace=workspace_id), state, timeout=None)
+
+
+@dataclass
+class _PageResult:
+    newest: float | None  # created_at of the page's newest run (unix s or ms, as FLORA sent)
+    oldest: float | None
+    oldest_held: float | None  # of the held-back runs
+    unknown: int  # runs not known before this page was read
+
+
+def _process_page(
+    team: Team, client: Any, items: list[Any], workspace_id: str, report: SyncReport
+) -> _PageResult:
+    """Import the unknown runs of one page."""
+    # Pending rows first, then known ids: a row linked between the two reads is then seen
+    # as known, and one linked before the first read too (see the module docstring).
+    pending = _pending_rows(team)
+    ids = [_flora_id(item) for item in items]
+    known = set(
+        Run.objects.filter(team=team, flora_run_id__in=ids).values_list("flora_run_id", flat=True)
+    )
+    stamps = [float(item.created_at) for item in items if item.created_at]
+    oldest_held: float | None = None
+    unknown = 0
+    for item in items:
+        flora_id = _flora_id(item)
+        if not flora_id or flora_id in known:
+            continue
+        unknown += 1
+        created = to_datetime(item.created_at)
+        if _held_back(item, created, pending):
+            report.held_back += 1
+            stamp = float(item.created_at or 0)
+            oldest_held = stamp if oldest_held is None else min(oldest_held, stamp)
+            continue
+        run = _import(team, client, item, workspace_id)
+        if run is not None:
+            known.add(flora_id)
+            report.imported.append(run.code)
+    return _PageResult(
+        newest=max(stamps) if stamps else None,
+        oldest=min(stamps) if stamps else None,
+        oldest_held=oldest_held,
+        unknown=unknown,
+    )
+
+
+def _as_seconds(stamp: float) -> float:
+    return stamp / 1000 if stamp > 1e12 else stamp
+
+
+def _sync_workspace(
+    team: Team,
+    client: Any,
+    workspace_id: str,
+    report: SyncReport,
+    *,
+    max_pages: int,
+    backfill_pages: int,
+) -> None:
+    state = _load_state(team, workspace_id)
+    watermark: float | None = state.get("watermark")
+    cutoff = None if watermark is None else watermark - WATERMARK_MARGIN.total_seconds()
+
+    # Top pass: from the newest run down to the watermark.
+    newest: float | None = None
+    oldest_held: float | None = None
+    cursor: str | None = None
+    reached = False
+    last_unknown = 0
+    for _ in range(max_pages):
+        # GET /technique-runs?workspace_id=...&limit=...&cursor=...
+        page = client.techniques.runs.list(
+            workspace_id=workspace_id, limit=PAGE_SIZE, cursor=cursor
+        )
+        report.pages += 1
+        result = _process_page(team, client, page.items, workspace_id, report)
+        last_unknown = result.unknown
+        if result.newest is not None:
+            top = _as_seconds(result.newest)
+            newest = top if newest is None else max(newest, top)
+        if result.oldest_held is not None:
+            held = _as_seconds(result.oldest_held)
+            oldest_held = held if oldest_held is None else min(oldest_held, held)
+        if not page.has_next_page():
+            reached = True
+            break
+        if cutoff is not None and result.oldest is not None and _as_seconds(result.oldest) < cutoff:
+            reached = True
+            break
+        cursor = page.next_cursor
+    if not reached and cursor and last_unknown:
+        # The page bound was hit while still finding new runs (the first sync, or a long
+        # outage): later syncs continue below the last page read, down to the end.
+        state["backfill"] = cursor
+
+    if oldest_held is not None:
+        # Never past a held-back run, so the next syncs look at it again until it is linked.
+        state["watermark"] = oldest_held - 1
+    elif newest is not None:
+        state["watermark"] = newest if watermark is None else max(watermark, newest)
+
+    # Backfill: older history, a few pages per sync.
+    backfill = state.get("backfill")
+    for _ in range(backfill_pages if backfill else 0):
+        try:
+            # GET /technique-runs?workspace_id=...&cursor=... (older history)
+            page = client.techniques.runs.list(
+                workspace_id=workspace_id, limit=PAGE_SIZE, cursor=backfill
+            )
+        except BadRequestError as exc:
+            # A cursor FLORA no longer accepts: drop it rather than fail every sync.
+            logger.warning("Backfill of %s/%s dropped: %s", team.slug, workspace_id, exc)
+            backfill = None
+            break
+        report.pages += 1
+        _process_page(team, client, page.items, workspace_id, report)
+        backfill = page.next_cursor if page.has_next_page() else None
+        if backfill is None:
+            break
+    if backfill:
+        state["backfill"] = backfill
+    else:
+        state.pop("backfill", None)
+    _save_state(team, workspace_id, state)
+
+
+def sync_team(
+    team_pk: int, *, max_pages: int = MAX_PAGES, backfill_pages: int = BACKFILL_PAGES
+) -> SyncReport:
+    """Import the team's outside runs from each of its workspaces. Never raises for FLORA
+    trouble: the report says what went wrong (the button shows it, the worker logs it)."""
+    team = Team.objects.select_related("connection").filter(pk=team_pk).first()
+    report = SyncReport(team_slug=team.slug if team else "")
+    if team is None:
+        report.error = "This team no longer exists."
+        return report
+    lock = LOCK_KEY.format(team=team.pk)
+    if not cache.add(lock, timezone.now().isoformat(), timeout=LOCK_SECONDS):
+        report.busy = True
+        return report
+    try:
+        client = flora_client(team)
+        client.timeout = SYNC_TIMEOUT
+        client.max_retries = 1
+        workspaces = list(team.connection.workspace_ids)
+        for workspace_id in workspaces:
+            _sync_workspace(
+                team,
+                client,
+                workspace_id,
+                report,
+                max_pages=max_pages,
+                backfill_pages=backfill_pages,
+            )
+            report.workspaces += 1
+    except (NoConnection, SecretUnavailable) as exc:
+        report.error = str(exc)
+    except AuthenticationError as exc:
+        mark_failing(team.connection, exc)
+        report.error = describe_error(exc)
+        report.request_id = exc.request_id or ""
+    except FloraError as exc:
+        report.error = describe_error(exc)
+        report.request_id = getattr(exc, "request_id", None) or ""
+    finally:
+        cache.delete(lock)
+    if report.error:
+        logger.warning(
+            "History sync of team %s stopped: %s (request id %s)",
+            team.slug,
+            report.error,
+            report.request_id or "none",
+        )
+    elif report.imported or report.held_back:
+        logger.info(
+            "History sync of team %s: %d run(s) imported, %d held back for the reconciler, "
+            "%d page(s) read",
+            team.slug,
+            len(report.imported),
+            report.held_back,
+            report.pages,
+        )
+    return report
+
+
+def sync_all() -> int:
+    """Enqueue one history sync per team that can talk to FLORA; returns how many.
+
+    Teams whose key FLORA refused are skipped until an admin sets a new key (which resets
+    the connection's status): asking again would only be refused again.
+    """
+    from runs.tasks import sync_team_history
+
+    team_pks = [
+        connection.team_id
+        for connection in FloraConnection.objects.exclude(api_key_encrypted="")
+        .exclude(status=ConnectionStatus.FAILING)
+        .only("team_id", "workspace_ids")
+        if connection.workspace_ids
+    ]
+    for team_pk in team_pks:
+        sync_team_history.enqueue(team_pk)
+    return len(team_pks)

@@ -1,0 +1,51 @@
+"""Filters for live run status: {% load run_live %}."""
+
+from __future__ import annotations
+
+import math
+
+from django import template
+
+from runs.models import Run
+from runs.refresh import REFRESHABLE_STATUSES, interval_for
+
+# One wording for failures everywhere: the run page's explanations (runs/_outputs.html).
+from runs.templatetags.run_results import explain_error
+
+register = template.Library()
+
+# A stale run is asked about every 10 minutes; its page need not poll the database faster.
+STALE_POLL_SECONDS = 60
+# Submitting/checking rows change when our own code (submission, reconciler) moves them.
+WAITING_POLL_SECONDS = 2
+POLL_SLACK = 0.1
+
+
+@register.filter
+def poll_ms(run: Run) -> int:
+    """How often the page asks for this run's status, in milliseconds (htmx `every Nms`).
+
+    A little slower than the refresh interval: a poll that arrives a few milliseconds
+    before the interval is over would find the refresh still held and bring nothing new,
+    so a lone viewer would see news every other poll.
+    """
+    if run.stale:
+        return STALE_POLL_SECONDS * 1000
+    if run.status not in REFRESHABLE_STATUSES:
+        return WAITING_POLL_SECONDS * 1000
+    interval = interval_for(run).total_seconds()
+    return math.ceil(interval * (1 + POLL_SLACK) * 1000)
+
+
+@register.filter
+def error_words(run: Run) -> str:
+    """The failure in one sentence of plain words (the run page's explanation, shortened)."""
+    explanation = explain_error(run.error_code, run.status)
+    first, dot, _ = explanation.partition(". ")
+    return first + "." if dot else explanation
+
+
+@register.filter
+def indeterminate(run: Run) -> bool:
+    """No meaningful percentage yet: waiting to be accepted or to start."""
+    return run.is_in_flight and run.progress_percent == 0

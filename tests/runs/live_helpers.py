@@ -1,0 +1,152 @@
+"""Helpers for the history / live status / worker / sync / webhook tests.
+
+Runs are real sandbox runs started with the team's own FLORA client (through the in-process
+sandbox of the `sandbox_http` fixture), so every refresh really asks "FLORA" over HTTP;
+`FlowCounter` counts those requests at the transport, i.e. what FLORA received.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from django.db import OperationalError, connection
+from django.utils import timezone
+
+from runs.models import Run, RunOrigin, RunStatus
+from runs.state import apply_remote
+from teams.services import flora_client
+
+TAROT = "tech_tarot-pull"
+RUN_DETAIL_PATH = re.compile(r"/techniques/[^/]+/runs/(?P<run_id>[^/?]+)$")
+
+
+def start_flora_run(team, *, question: str = "Will we ship?", technique: str = TAROT) -> Any:
+    """Start a real sandbox run with the team's key (as FLORA's own app would)."""
+    client = flora_client(team)
+    # POST /techniques/{technique_id}/runs
+    return client.techniques.runs.create(
+        technique,
+        inputs=[{"id": "question", "type": "text", "value": question}],
+        mode="async",
+        idempotency_key=str(uuid.uuid4()),
+    )
+
+
+def dashboard_run(team, user, *, question: str = "Will we ship?", **fields: Any) -> Run:
+    """A run started from the dashboard: a sandbox run and its Run row, as submission does."""
+    remote = start_flora_run(team, question=question)
+    run = Run.objects.create(
+        team=team,
+        created_by=user,
+        technique_id=TAROT,
+        technique_name="Tarot Pull",
+        inputs=[{"id": "question", "type": "text", "value": question}],
+        workspace_id="ws_demo",
+        intent_key=str(uuid.uuid4()),
+        submitted_at=timezone.now(),
+        price_quoted="0.06",
+        **fields,
+    )
+    apply_remote(run, remote)
+    run.refresh_from_db()
+    return run
+
+
+def plain_run(team, user=None, **fields: Any) -> Run:
+    """A Run row only (no FLORA behind it): for history, filters and pagination."""
+    defaults: dict[str, Any] = {
+        "technique_id": TAROT,
+        "technique_name": "Tarot Pull",
+        "status": RunStatus.COMPLETED,
+        "workspace_id": "ws_demo",
+        "origin": RunOrigin.DASHBOARD if user else RunOrigin.EXTERNAL,
+    }
+    defaults.update(fields)
+    return Run.objects.create(team=team, created_by=user, **defaults)
+
+
+def let_interval_pass(run: Run) -> None:
+    """Our side of "time passes": the run's refresh hold is over (FLORA's is the FrozenClock)."""
+    Run.objects.filter(pk=run.pk).update(
+        refresh_claimed_until=timezone.now() - timedelta(milliseconds=1),
+        next_refresh_at=timezone.now() - timedelta(milliseconds=1),
+    )
+
+
+class FlowCounter:
+    """Counts the requests FLORA receives, by method and kind, across threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, request: httpx.Request) -> None:
+        path = request.url.path
+        if request.method == "GET" and RUN_DETAIL_PATH.search(path):
+            kind = "get_run"
+        elif request.method == "GET" and path.endswith("/technique-runs"):
+            kind = "list_runs"
+        elif request.method == "POST" and path.endswith("/runs"):
+            kind = "create_run"
+        else:
+            kind = f"{request.method} {path}"
+        with self._lock:
+            self.counts[kind] += 1
+
+    @property
+    def get_run(self) -> int:
+        return self.counts["get_run"]
+
+    @property
+    def list_runs(self) -> int:
+        return self.counts["list_runs"]
+
+    def reset(self) -> None:
+        with self._lock:
+            self.counts.clear()
+
+
+def count_flora_calls(client: httpx.Client) -> FlowCounter:
+    """Attach a FlowCounter to the sandbox_http client (FLORA's side of the wire)."""
+    counter = FlowCounter()
+    hooks = client.event_hooks
+    hooks["request"] = [*hooks.get("request", []), counter]
+    client.event_hooks = hooks
+    return counter
+
+
+def _wait_when_locked(execute: Callable, sql: str, params: Any, many: bool, context: Any) -> Any:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return execute(sql, params, many, context)
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.0005)
+
+
+@contextmanager
+def queued_writers() -> Iterator[None]:
+    """Make this thread's SQLite connection wait for locks, as production's SQLite does.
+
+    The deployed SQLite database is a file opened with a 20 s busy timeout: a statement that
+    meets a lock waits for it. The test database is SQLite's shared-cache in-memory database,
+    which reports table locks at once instead ("database table is locked"), so threads that
+    really run side by side would fail where production waits. This retries such statements
+    for up to 20 s, like the busy timeout. PostgreSQL waits by itself: nothing to do there.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.execute_wrapper(_wait_when_locked):
+        yield

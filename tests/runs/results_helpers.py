@@ -1,0 +1,90 @@
+"""Helpers for the result-page, archive and share tests: completed runs made by the sandbox.
+
+A run is built as the product builds it: a real sandbox run is created with the team's FLORA
+client, the Run row is written through the ORM, the sandbox clock is moved past the run's
+end, FLORA's answer is applied with runs.state.apply_remote (which creates the RunOutput
+rows), and runs.archive.keep_run_outputs copies the media through the in-process sandbox.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+
+import httpx
+import pytest
+from django.utils import timezone
+
+from runs.archive import keep_run_outputs
+from runs.models import Run, RunStatus
+from runs.state import apply_remote
+from sandbox.testing import FrozenClock, wsgi_transport
+from teams.services import flora_client
+
+# Inputs for a few sandbox techniques, one per kind of output.
+IMAGE_URL = "https://images.example.com/inputs/poster.png"
+TAROT = ("tech_tarot-pull", [{"id": "question", "type": "text", "value": "Will we ship?"}])
+CRITIQUE = (
+    "tech_art-directors-critique",
+    [
+        {"id": "asset", "type": "imageUrl", "value": IMAGE_URL},
+        {"id": "brief", "type": "text", "value": "Sell more lemonade"},
+    ],
+)
+EARTH = ("tech_earth-zoom-out", [{"id": "scene", "type": "imageUrl", "value": IMAGE_URL}])
+UGC = (
+    "tech_ugc-creation",
+    [
+        {"id": "product", "type": "imageUrl", "value": IMAGE_URL},
+        {"id": "script", "type": "text", "value": "This lemonade changed my mornings."},
+    ],
+)
+
+
+@contextmanager
+def sandbox_downloads(monkeypatch: pytest.MonkeyPatch) -> Iterator[httpx.Client]:
+    """Route runs.archive's download client to the sandbox served in-process."""
+    with wsgi_transport() as transport, httpx.Client(transport=transport) as client:
+        monkeypatch.setattr("runs.archive.get_download_client", lambda: client)
+        yield client
+
+
+def start_run(team, user, technique_id: str, inputs: list[dict]) -> tuple[Run, object]:
+    """A real sandbox run and its Run row (status running), not finished yet."""
+    client = flora_client(team)
+    technique = client.techniques.retrieve(technique_id)
+    remote = client.techniques.runs.create(
+        technique_id, inputs=inputs, mode="async", idempotency_key=str(uuid.uuid4())
+    )
+    run = Run.objects.create(
+        team=team,
+        created_by=user,
+        technique_id=technique_id,
+        technique_name=technique.name,
+        price_quoted=Decimal(str(technique.run_cost)),
+        inputs=inputs,
+        status=RunStatus.RUNNING,
+        flora_run_id=remote.run_id,
+        workspace_id="ws_demo",
+        submitted_at=timezone.now(),
+        intent_key=str(uuid.uuid4()),
+    )
+    return run, client
+
+
+def finish_run(run: Run, client, clock: FrozenClock, *, keep: bool = True) -> Run:
+    clock.advance_past(run.flora_run_id)
+    remote = client.techniques.runs.retrieve(run.flora_run_id, technique_id=run.technique_id)
+    apply_remote(run, remote)
+    if keep:
+        keep_run_outputs(run.pk)
+    return Run.objects.get(pk=run.pk)
+
+
+def make_run(
+    team, user, technique_id: str, inputs: list[dict], clock: FrozenClock, *, keep: bool = True
+) -> Run:
+    run, client = start_run(team, user, technique_id, inputs)
+    return finish_run(run, client, clock, keep=keep)

@@ -1,0 +1,229 @@
+"""Helpers for the catalog and submission tests (imported as a plain module, and as
+`tests.runs.submit_helpers` from tests/techniques/).
+
+`Upstream` stands where FLORA stands for the dashboard: the in-process sandbox behind a
+transport that records every request the dashboard sends, and can answer with a fault
+instead (an error status, a dropped connection, or an answer lost after the request landed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+import httpx
+
+from sandbox.testing import wsgi_transport
+
+CREATE_PATH = re.compile(r"/techniques/[^/]+/runs$")
+
+
+@dataclass
+class Fault:
+    method: str
+    path: re.Pattern[str]
+    action: Callable[[httpx.Request], httpx.Response]
+    times: int | None  # None: every matching request
+    skip: int = 0  # let this many matching requests through first
+
+
+class Upstream(httpx.BaseTransport):
+    def __init__(self, sandbox: httpx.BaseTransport) -> None:
+        self.sandbox = sandbox
+        self.requests: list[httpx.Request] = []
+        self.faults: list[Fault] = []
+        self._lock = threading.Lock()
+        # Set to make create calls wait (after recording, before the sandbox sees them).
+        self.hold_creates: threading.Event | None = None
+        self.create_entered = threading.Event()
+
+    # -- counting ---------------------------------------------------------------------
+
+    def calls(self, method: str | None = None, path: str | re.Pattern[str] | None = None) -> int:
+        with self._lock:
+            requests = list(self.requests)
+        return sum(1 for r in requests if _matches(r, method, path))
+
+    @property
+    def creates(self) -> int:
+        return self.calls("POST", CREATE_PATH)
+
+    def create_bodies(self) -> list[dict]:
+        with self._lock:
+            requests = list(self.requests)
+        return [json.loads(r.content) for r in requests if _matches(r, "POST", CREATE_PATH)]
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    # -- faults -----------------------------------------------------------------------
+
+    def fail(
+        self,
+        status: int,
+        code: str,
+        message: str = "Failed.",
+        *,
+        method: str = "GET",
+        path: str | re.Pattern[str] = ".*",
+        fields: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        times: int | None = None,
+        skip: int = 0,
+    ) -> None:
+        """Answer matching requests with FLORA's error envelope."""
+        error: dict = {"code": code, "message": message}
+        if fields is not None:
+            error["fields"] = fields
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(
+                status,
+                json={"error": error},
+                headers={"request-id": f"req_fault_{code}", **(headers or {})},
+            )
+
+        self._add(method, path, answer, times, skip)
+
+    def respond(
+        self,
+        body: dict,
+        *,
+        method: str = "GET",
+        path: str | re.Pattern[str] = ".*",
+        status: int = 200,
+        times: int | None = None,
+    ) -> None:
+        """Answer matching requests with this JSON (a technique FLORA might publish)."""
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(status, json=body, headers={"request-id": "req_canned"})
+
+        self._add(method, path, answer, times)
+
+    def drop(self, *, method: str = "GET", path: str = ".*", times: int | None = None) -> None:
+        """The connection fails before the request reaches FLORA."""
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectError("Connection refused", request=request)
+
+        self._add(method, path, answer, times)
+
+    def lose_answer(
+        self,
+        *,
+        method: str = "POST",
+        path: str | re.Pattern[str] = CREATE_PATH,
+        times: int | None = 1,
+    ) -> None:
+        """FLORA receives and handles the request, but its answer never arrives (timeout)."""
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            self.sandbox.handle_request(request).read()
+            raise httpx.ReadTimeout("The read operation timed out", request=request)
+
+        self._add(method, path, answer, times)
+
+    def _add(
+        self, method: str, path: str | re.Pattern[str], action, times: int | None, skip: int = 0
+    ) -> None:
+        pattern = path if isinstance(path, re.Pattern) else re.compile(path)
+        self.faults.append(Fault(method, pattern, action, times, skip))
+
+    # -- transport --------------------------------------------------------------------
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.requests.append(request)
+            fault = next(
+                (f for f in self.faults if _matches(request, f.method, f.path) and f.times != 0),
+                None,
+            )
+            if fault is not None and fault.skip > 0:
+                fault.skip -= 1
+                fault = None
+            elif fault is not None and fault.times is not None:
+                fault.times -= 1
+        if _matches(request, "POST", CREATE_PATH) and self.hold_creates is not None:
+            self.create_entered.set()
+            self.hold_creates.wait(timeout=30)
+        if fault is not None:
+            return fault.action(request)
+        return self.sandbox.handle_request(request)
+
+
+def _matches(
+    request: httpx.Request, method: str | None, path: str | re.Pattern[str] | None
+) -> bool:
+    if method is not None and request.method != method:
+        return False
+    if path is None:
+        return True
+    pattern = path if isinstance(path, re.Pattern) else re.compile(path)
+    return bool(pattern.search(request.url.path))
+
+
+@contextmanager
+def upstream_for_tests(monkeypatch) -> Iterator[Upstream]:
+    """Route teams.services' FLORA calls through an Upstream into the in-process sandbox."""
+    with wsgi_transport() as sandbox:
+        upstream = Upstream(sandbox)
+        client = httpx.Client(transport=upstream, base_url="http://testserver")
+        monkeypatch.setattr("teams.services.get_http_client", lambda: client)
+        try:
+            yield upstream
+        finally:
+            client.close()
+
+
+# -- reading forms the way a browser submits them -----------------------------------------
+
+
+class _FormReader(HTMLParser):
+    """What a browser would submit for the form with this id: (name, value) pairs."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.form_id = form_id
+        self.inside = False
+        self.fields: dict[str, str] = {}
+        self._textarea: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        data = dict(attrs)
+        if tag == "form" and data.get("id") == self.form_id:
+            self.inside = True
+        if not self.inside:
+            return
+        sent = data.get("type") not in ("submit", "button", "checkbox", "radio")
+        if tag == "input" and data.get("name") and "disabled" not in data and sent:
+            self.fields[data["name"]] = data.get("value") or ""
+        if tag == "textarea" and data.get("name") and "disabled" not in data:
+            self._textarea = data["name"]
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea" and self._textarea is not None:
+            # Browsers drop the one newline that follows <textarea>.
+            self.fields[self._textarea] = "".join(self._text).removeprefix("\n")
+            self._textarea = None
+        if tag == "form" and self.inside:
+            self.inside = False
+
+
+def read_form(html: str, form_id: str = "run-form") -> dict[str, str]:
+    reader = _FormReader(form_id)
+    reader.feed(html)
+    assert reader.fields, f"no form #{form_id} in the page"
+    return reader.fields

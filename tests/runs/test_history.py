@@ -1,0 +1,369 @@
+"""The run history (/runs/): filters in the query string, counts, keyset pages, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from live_helpers import plain_run
+
+from runs.models import OutputKeepStatus, Run, RunOrigin, RunOutput, RunStatus
+
+pytestmark = pytest.mark.django_db
+
+IMAGE = "https://cdn.flora.example/out/1.png"
+
+
+def _codes(response) -> list[str]:
+    """Run codes in table order."""
+    return re.findall(r'<tr id="run-([\w-]+)"', response.content.decode())
+
+
+def _at(minutes_ago: float) -> datetime:
+    return timezone.now() - timedelta(minutes=minutes_ago)
+
+
+@pytest.fixture
+def history(team_a, team_b, alice, bob, carol, dave):
+    """A small history for team A (and one run of team B that must never show)."""
+    runs = {
+        "bob_done": plain_run(
+            team_a,
+            bob,
+            created_at=_at(50),
+            completed_at=_at(49),
+            charged_cost=Decimal("0.06"),
+            project_id="prj_demo_campaign",
+            outputs_raw=[{"output_id": "card", "type": "imageUrl", "url": IMAGE}],
+        ),
+        "alice_failed": plain_run(
+            team_a,
+            alice,
+            technique_id="tech_cctv-cam",
+            technique_name="CCTV Cam",
+            status=RunStatus.FAILED,
+            created_at=_at(40),
+            completed_at=_at(39),
+            charged_cost=Decimal("0"),
+            error_code="provider_error",
+            error_message="The provider failed to complete the generation.",
+            workspace_id="ws_brand",
+            project_id="prj_brand_launch",
+        ),
+        "outside": plain_run(
+            team_a,
+            None,
+            created_at=_at(30),
+            completed_at=_at(29),
+            charged_cost=Decimal("0.06"),
+            flora_run_id="run_outside",
+        ),
+        "bob_running": plain_run(
+            team_a,
+            bob,
+            status=RunStatus.RUNNING,
+            progress=42,
+            created_at=_at(1),
+            flora_run_id="run_live",
+        ),
+        "other_team": plain_run(team_b, dave, created_at=_at(5), charged_cost=Decimal("9")),
+    }
+    return runs
+
+
+def test_it_requires_login(client):
+    response = client.get("/runs/")
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_it_lists_the_teams_runs_newest_first(bob_client, history):
+    response = bob_client.get("/runs/")
+
+    assert response.status_code == 200
+    assert _codes(response) == [
+        history[name].code for name in ("bob_running", "outside", "alice_failed", "bob_done")
+    ]
+    body = response.content.decode()
+    assert "Tarot Pull" in body and "CCTV Cam" in body
+    assert "FLORA app or script" in body  # who started the outside run
+    assert ">Outside<" in body
+    assert "42 %" in body
+    assert "failed while making the result" in body  # the failure, in words
+    assert "$0.06" in body
+
+
+def test_it_hides_other_teams_runs(dave_client, history):
+    response = dave_client.get("/runs/")
+    assert _codes(response) == [history["other_team"].code]
+    for name in ("bob_done", "outside"):
+        assert history[name].code not in response.content.decode()
+
+
+def test_filters_cannot_reach_another_team(dave_client, history):
+    for query in (
+        "member=bob",
+        "technique=tech_cctv-cam",
+        "workspace=ws_demo",
+        "project=prj_demo_campaign",
+        "member=outside",
+        f"before={history['bob_running'].code}",
+    ):
+        response = dave_client.get(f"/runs/?{query}")
+        assert response.status_code == 200
+        assert not set(_codes(response)) & {r.code for r in history.values()} - {
+            history["other_team"].code
+        }, query
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status=completed", ["outside", "bob_done"]),
+        ("status=failed", ["alice_failed"]),
+        ("status=in_progress", ["bob_running"]),
+        ("technique=tech_cctv-cam", ["alice_failed"]),
+        ("member=bob", ["bob_running", "bob_done"]),
+        ("member=outside", ["outside"]),
+        ("workspace=ws_brand", ["alice_failed"]),
+        ("project=prj_demo_campaign", ["bob_done"]),
+        ("member=bob&status=completed", ["bob_done"]),
+    ],
+)
+def test_filters_narrow_the_list(bob_client, history, query, expected):
+    response = bob_client.get(f"/runs/?{query}")
+    assert _codes(response) == [history[name].code for name in expected]
+
+
+def test_a_date_range_filters_by_day(bob_client, history):
+    Run.objects.filter(pk=history["bob_done"].pk).update(
+        created_at=timezone.now() - timedelta(days=10)
+    )
+    today = timezone.localdate()
+    response = bob_client.get(f"/runs/?date_from={today - timedelta(days=1)}&date_to={today}")
+    assert history["bob_done"].code not in _codes(response)
+    assert len(_codes(response)) == 3
+
+    old_day = timezone.localdate() - timedelta(days=10)
+    response = bob_client.get(f"/runs/?date_from={old_day}&date_to={old_day}")
+    assert _codes(response) == [history["bob_done"].code]
+
+
+def test_bad_filter_values_are_explained_not_applied(bob_client, history):
+    response = bob_client.get(
+        "/runs/?status=bogus&workspace=ws_other&date_from=yesterday&technique=tech_cctv-cam"
+    )
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Some filters could not be applied" in body
+    assert "Select a valid choice" in body
+    assert "Enter a valid date" in body
+    # The valid filter still applies.
+    assert _codes(response) == [history["alice_failed"].code]
+
+
+def test_an_end_date_before_the_start_is_refused(bob_client, history):
+    response = bob_client.get("/runs/?date_from=2026-05-02&date_to=2026-05-01")
+    assert "The end date is before the start date." in response.content.decode()
+
+
+def test_filters_live_in_the_query_string_and_survive_in_links(bob_client, history):
+    response = bob_client.get("/runs/?member=bob&technique=tech_tarot-pull")
+    body = response.content.decode()
+    # The chips and the export keep the other filters.
+    assert "?member=bob&amp;technique=tech_tarot-pull&amp;status=completed" in body
+    assert "/runs/export.csv?member=bob&amp;technique=tech_tarot-pull" in body
+    assert 'value="member=bob&amp;technique=tech_tarot-pull"' in body  # Refresh from FLORA
+    assert '<option value="bob" selected>' in body
+
+
+def test_counts_per_status_ignore_the_status_filter(bob_client, history):
+    body = bob_client.get("/runs/?status=failed").content.decode()
+    counts = dict(
+        re.findall(r'>(All|In progress|Completed|Failed) <span class="chip-count">(\d+)<', body)
+    )
+    assert counts == {"All": "4", "In progress": "1", "Completed": "2", "Failed": "1"}
+
+
+def test_only_managers_see_spend(alice_client, bob_client, carol_client, history):
+    assert "$0.12" in alice_client.get("/runs/").content.decode()  # 0.06 + 0 + 0.06
+    assert "Spend in this view" in alice_client.get("/runs/?member=bob").content.decode()
+    for client in (bob_client, carol_client):
+        body = client.get("/runs/").content.decode()
+        assert "Spend" not in body
+        assert "$0.12" not in body
+
+
+def test_in_flight_rows_poll_their_status(bob_client, history):
+    body = bob_client.get("/runs/").content.decode()
+    running = history["bob_running"]
+    assert f'hx-get="/runs/{running.code}/status?page=list"' in body
+    assert body.count('hx-trigger="every') == 1  # the finished rows do not poll
+
+
+def test_thumbnails_prefer_the_kept_copy(bob_client, history):
+    run = history["bob_done"]
+    body = bob_client.get("/runs/").content.decode()
+    assert f'src="{IMAGE}"' in body
+
+    RunOutput.objects.create(
+        run=run, position=0, output_id="card", type="imageUrl", keep_status=OutputKeepStatus.KEPT
+    )
+    body = bob_client.get("/runs/").content.decode()
+    assert f'src="/runs/{run.code}/outputs/0"' in body
+    assert IMAGE not in body
+
+
+def test_runs_without_an_image_show_what_they_made(bob_client, team_a, bob):
+    plain_run(team_a, bob, outputs_raw=[{"output_id": "v", "type": "videoUrl", "url": IMAGE}])
+    body = bob_client.get("/runs/").content.decode()
+    assert 'class="thumb thumb-empty" title="First output: Video"' in body
+
+
+def test_an_empty_history_says_how_to_start(bob_client, team_a):
+    body = bob_client.get("/runs/").content.decode()
+    assert "No runs yet" in body
+
+
+def test_an_empty_filter_result_says_so(bob_client, history):
+    body = bob_client.get("/runs/?technique=tech_nothing").content.decode()
+    assert "No runs match these filters" in body
+
+
+# -- pagination ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def many_runs(team_a, bob):
+    """120 runs, the first 30 sharing one created_at (ties are broken by id)."""
+    base = timezone.now() - timedelta(days=1)
+    rows = []
+    for i in range(120):
+        created = base if i < 30 else base + timedelta(seconds=i)
+        rows.append(
+            Run(
+                team=team_a,
+                created_by=bob,
+                technique_id="tech_tarot-pull",
+                technique_name="Tarot Pull",
+                status=RunStatus.COMPLETED,
+                created_at=created,
+                outputs_raw=[{"output_id": "card", "type": "imageUrl", "url": IMAGE}],
+            )
+        )
+    Run.objects.bulk_create(rows)
+    return list(Run.objects.filter(team=team_a).order_by("-created_at", "-id"))
+
+
+def test_pages_walk_the_whole_history_once(bob_client, many_runs):
+    seen: list[str] = []
+    url = "/runs/"
+    pages = 0
+    while url:
+        response = bob_client.get(url)
+        seen += _codes(response)
+        pages += 1
+        match = re.search(r'href="\?([^"]*before=[^"]*)" rel="next"', response.content.decode())
+        url = "/runs/?" + match.group(1).replace("&amp;", "&") if match else ""
+    assert pages == 3
+    assert seen == [run.code for run in many_runs]
+
+
+def test_newer_goes_back_a_page(bob_client, many_runs):
+    second = bob_client.get(f"/runs/?before={many_runs[49].code}")
+    assert _codes(second) == [run.code for run in many_runs[50:100]]
+    newer = bob_client.get(f"/runs/?after={many_runs[50].code}")
+    assert _codes(newer) == [run.code for run in many_runs[:50]]
+    # Nothing newer than the newest: the first page.
+    assert _codes(bob_client.get(f"/runs/?after={many_runs[0].code}")) == [
+        r.code for r in many_runs[:50]
+    ]
+
+
+def test_a_cursor_from_another_team_is_ignored(dave_client, many_runs, team_b, dave):
+    mine = plain_run(team_b, dave)
+    response = dave_client.get(f"/runs/?before={many_runs[10].code}")
+    assert _codes(response) == [mine.code]
+
+
+def _queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_a_page_costs_the_same_few_queries_whatever_the_history(
+    bob_client, team_a, bob, django_assert_max_num_queries
+):
+    plain_run(team_a, bob)
+    bob_client.get("/runs/")  # the filter choices are computed once, then cached briefly
+    small = _queries(bob_client, "/runs/?member=bob&status=completed")
+
+    many = [
+        Run(team=team_a, created_by=bob, technique_id=f"tech_{i % 7}", technique_name=f"T{i % 7}")
+        for i in range(300)
+    ]
+    Run.objects.bulk_create(many)
+    cursor = Run.objects.filter(team=team_a).order_by("-created_at", "-id")[120].code
+    large = _queries(bob_client, "/runs/?member=bob&status=submitting")
+    paged = _queries(bob_client, f"/runs/?before={cursor}&technique=tech_3")
+
+    assert small == large
+    assert paged <= large + 1  # the cursor's own lookup
+    with django_assert_max_num_queries(12):
+        bob_client.get(f"/runs/?before={cursor}")
+
+
+# -- CSV -----------------------------------------------------------------------------------
+
+
+def _csv(response) -> list[dict[str, str]]:
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_export_is_the_filtered_history_as_csv(bob_client, history):
+    response = bob_client.get("/runs/export.csv?status=completed")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert re.match(
+        r'attachment; filename="runs-acme-\d{8}-\d{4}\.csv"', response["Content-Disposition"]
+    )
+    rows = _csv(response)
+    assert [row["run"] for row in rows] == [history["outside"].code, history["bob_done"].code]
+    done = rows[1]
+    assert done["technique"] == "Tarot Pull"
+    assert done["started_by"] == "bob"
+    assert done["status"] == "completed"
+    assert done["cost_usd"] == "0.0600"
+    assert done["duration_seconds"] == "60.0"
+    assert done["url"] == f"http://testserver/runs/{history['bob_done'].code}/"
+    assert rows[0]["origin"] == RunOrigin.EXTERNAL
+    assert rows[0]["flora_run_id"] == "run_outside"
+
+
+def test_the_export_keeps_spreadsheets_from_running_formulas(bob_client, team_a, bob):
+    plain_run(team_a, bob, technique_name='=HYPERLINK("http://evil")', error_message="+1")
+    rows = _csv(bob_client.get("/runs/export.csv"))
+    assert rows[0]["technique"].startswith("'=")
+    assert rows[0]["error_message"] == "'+1"
+
+
+def test_the_export_hides_other_teams_runs(dave_client, history):
+    rows = _csv(dave_client.get("/runs/export.csv?member=bob"))
+    assert rows == []
+    rows = _csv(dave_client.get("/runs/export.csv"))
+    assert [row["run"] for row in rows] == [history["other_team"].code]
+
+
+def test_the_export_requires_login(client):
+    assert client.get("/runs/export.csv").status_code == 302

@@ -1,0 +1,309 @@
+"""Outputs on the run page, by type, and the kept copies served to members (files, zip)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+
+import pytest
+from django.core.files.storage import default_storage
+from django.template.loader import render_to_string
+from django.test import RequestFactory
+from django.utils import timezone
+from results_helpers import CRITIQUE, TAROT, UGC, make_run, sandbox_downloads
+
+from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
+from sandbox.testing import FrozenClock
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    return FrozenClock.install(monkeypatch)
+
+
+@pytest.fixture
+def runs_by_type(team_a, bob, sandbox_http, clock, monkeypatch) -> dict[str, Run]:
+    with sandbox_downloads(monkeypatch):
+        return {
+            "critique": make_run(team_a, bob, *CRITIQUE, clock),  # text, image, pdf
+            "ugc": make_run(team_a, bob, *UGC, clock),  # video, audio
+        }
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def _kept_bytes(output: RunOutput) -> bytes:
+    if output.type == "text":
+        return output.text.encode()
+    with default_storage.open(output.file.name, "rb") as handle:
+        return handle.read()
+
+
+# --- Rendering by type ------------------------------------------------------------------------
+
+
+def test_each_output_type_renders_with_its_own_element(bob_client, runs_by_type):
+    critique, ugc = runs_by_type["critique"], runs_by_type["ugc"]
+    html = bob_client.get(f"/runs/{critique.code}/").content.decode()
+    base = f"/runs/{critique.code}/outputs"
+    # Text: readable block and a copy button (copy.js, no inline script).
+    text = critique.outputs.get(type="text")
+    assert f'<pre class="output-text" id="output-{text.position + 1}-text">' in html
+    assert f'data-copy-target="output-{text.position + 1}-text"' in html
+    assert "Strong focal point" in html
+    assert '<script src="/static/js/copy.js" defer></script>' in html
+    # Image: shown, and opens full size on click.
+    image = critique.outputs.get(type="imageUrl")
+    assert f'<a class="output-image" href="{base}/{image.position}"' in html
+    assert f'<img src="{base}/{image.position}"' in html
+    # Document: inline preview from our own origin, and a download.
+    pdf = critique.outputs.get(type="documentUrl")
+    assert f'<iframe class="output-document" src="{base}/{pdf.position}"' in html
+    assert f'href="{base}/{pdf.position}?download=1"' in html
+
+    html = bob_client.get(f"/runs/{ugc.code}/").content.decode()
+    base = f"/runs/{ugc.code}/outputs"
+    video = ugc.outputs.get(type="videoUrl")
+    audio = ugc.outputs.get(type="audioUrl")
+    assert (
+        f'<video class="output-media" controls preload="metadata" src="{base}/{video.position}">'
+        in html
+    )
+    assert (
+        f'<audio class="output-audio" controls preload="metadata" src="{base}/{audio.position}">'
+        in html
+    )
+
+
+def test_every_output_has_a_download_with_a_sensible_name(bob_client, runs_by_type):
+    run = runs_by_type["critique"]
+    html = bob_client.get(f"/runs/{run.code}/").content.decode()
+    slug = "art-directors-critique"
+    for output in run.outputs.all():
+        ext = {"text": "txt", "imageUrl": "png", "documentUrl": "pdf"}[output.type]
+        name = f"{slug}-{run.code}-{output.position + 1}.{ext}"
+        assert f'download="{name}"' in html
+    assert f'href="/runs/{run.code}/outputs.zip"' in html
+
+
+def test_flora_urls_are_not_used_for_kept_outputs(bob_client, runs_by_type):
+    run = runs_by_type["critique"]
+    html = bob_client.get(f"/runs/{run.code}/").content.decode()
+    for output in run.outputs.exclude(source_url=""):
+        assert output.source_url not in html
+
+
+def test_the_outputs_fragment_renders_from_run_alone(runs_by_type, bob):
+    """The status view includes runs/_outputs.html with only run and request in context."""
+    run = runs_by_type["critique"]
+    request = RequestFactory().get("/")
+    request.user = bob
+    request.membership = bob.team_memberships.get()
+    html = render_to_string("runs/_outputs.html", {"run": run}, request=request)
+    assert html.count('id="run-outputs"') == 1
+    assert html.count('class="output output-') == 3
+
+
+# --- Not kept yet, and polling ------------------------------------------------------------------
+
+
+@pytest.fixture
+def pending_run(team_a, bob) -> Run:
+    run = Run.objects.create(
+        team=team_a,
+        created_by=bob,
+        technique_id="tech_cctv-cam",
+        technique_name="CCTV Cam",
+        status=RunStatus.COMPLETED,
+        completed_at=timezone.now(),
+    )
+    RunOutput.objects.create(
+        run=run,
+        output_id="still",
+        type="imageUrl",
+        source_url="https://cdn.flora-files.example/still.png",
+    )
+    return run
+
+
+def test_a_pending_output_says_not_kept_yet_and_polls(bob_client, pending_run):
+    html = bob_client.get(f"/runs/{pending_run.code}/").content.decode()
+    assert "Not kept yet." in html
+    assert f'hx-get="/runs/{pending_run.code}/?part=outputs" hx-trigger="every 2s"' in html
+    # Members may open FLORA's copy meanwhile; no download of ours is offered yet.
+    assert 'href="https://cdn.flora-files.example/still.png"' in html
+    assert "outputs.zip" not in html
+    assert bob_client.get(f"/runs/{pending_run.code}/outputs/0").status_code == 404
+
+
+def test_the_outputs_fragment_stops_polling_once_kept(bob_client, pending_run):
+    url = f"/runs/{pending_run.code}/?part=outputs"
+    response = bob_client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith('<section id="run-outputs"')
+    RunOutput.objects.filter(run=pending_run).update(keep_status=OutputKeepStatus.FAILED)
+    response = bob_client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 286
+    assert "hx-trigger" not in response.content.decode()
+
+
+def test_a_retrying_output_polls_slowly_and_shows_why(bob_client, pending_run):
+    RunOutput.objects.filter(run=pending_run).update(
+        attempts=2, last_error="FLORA's file server answered 503."
+    )
+    html = bob_client.get(f"/runs/{pending_run.code}/").content.decode()
+    assert 'hx-trigger="every 20s"' in html
+    assert "answered 503" in html
+
+
+def test_a_failed_copy_never_breaks_the_page(bob_client, pending_run):
+    RunOutput.objects.filter(run=pending_run).update(
+        keep_status=OutputKeepStatus.FAILED, last_error="The file is larger than the 200 MB limit."
+    )
+    response = bob_client.get(f"/runs/{pending_run.code}/")
+    assert response.status_code == 200
+    assert "Could not be kept." in response.content.decode()
+    assert "200 MB limit" in response.content.decode()
+
+
+# --- Files ------------------------------------------------------------------------------------
+
+
+def test_output_files_are_served_from_the_kept_copy(bob_client, runs_by_type):
+    for run in runs_by_type.values():
+        for output in run.outputs.all():
+            response = bob_client.get(f"/runs/{run.code}/outputs/{output.position}")
+            assert response.status_code == 200
+            body = _body(response)
+            assert body == _kept_bytes(output)
+            assert hashlib.sha256(body).hexdigest() == output.sha256
+            assert response["Content-Type"] == output.content_type
+            assert response["Content-Length"] == str(len(body))
+            assert response["Content-Disposition"].startswith("inline;")
+            assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_downloads_are_attachments_named_after_technique_code_and_number(bob_client, runs_by_type):
+    run = runs_by_type["ugc"]
+    video = run.outputs.get(type="videoUrl")
+    response = bob_client.get(f"/runs/{run.code}/outputs/{video.position}?download=1")
+    assert (
+        response["Content-Disposition"]
+        == f'attachment; filename="ugc-creator-{run.code}-{video.position + 1}.mp4"'
+    )
+
+
+def test_output_files_may_be_framed_by_our_own_pages_only(bob_client, runs_by_type):
+    run = runs_by_type["critique"]
+    pdf = run.outputs.get(type="documentUrl")
+    response = bob_client.get(f"/runs/{run.code}/outputs/{pdf.position}")
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in response["Content-Security-Policy"]
+    # Everything else stays unframeable.
+    page = bob_client.get(f"/runs/{run.code}/")
+    assert page["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in page["Content-Security-Policy"]
+
+
+def test_byte_ranges_for_seeking(bob_client, runs_by_type):
+    run = runs_by_type["ugc"]
+    video = run.outputs.get(type="videoUrl")
+    full = _kept_bytes(video)
+    url = f"/runs/{run.code}/outputs/{video.position}"
+    response = bob_client.get(url, headers={"Range": "bytes=100-199"})
+    assert response.status_code == 206
+    assert response["Content-Range"] == f"bytes 100-199/{len(full)}"
+    assert _body(response) == full[100:200]
+    response = bob_client.get(url, headers={"Range": "bytes=-10"})
+    assert _body(response) == full[-10:]
+    response = bob_client.get(url, headers={"Range": f"bytes={len(full)}-"})
+    assert response.status_code == 416
+    assert response["Content-Range"] == f"bytes */{len(full)}"
+
+
+def test_conditional_requests_use_the_checksum(bob_client, runs_by_type):
+    run = runs_by_type["critique"]
+    image = run.outputs.get(type="imageUrl")
+    url = f"/runs/{run.code}/outputs/{image.position}"
+    etag = bob_client.get(url)["ETag"]
+    assert etag == f'"{image.sha256[:32]}"'
+    assert bob_client.get(url, headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_unknown_positions_and_other_teams_are_404(bob_client, dave_client, runs_by_type):
+    run = runs_by_type["critique"]
+    assert bob_client.get(f"/runs/{run.code}/outputs/99").status_code == 404
+    assert dave_client.get(f"/runs/{run.code}/outputs/0").status_code == 404
+    assert dave_client.get(f"/runs/{run.code}/outputs.zip").status_code == 404
+
+
+def test_a_copy_missing_from_storage_is_a_404_not_a_crash(bob_client, runs_by_type):
+    run = runs_by_type["critique"]
+    image = run.outputs.get(type="imageUrl")
+    default_storage.delete(image.file.name)
+    assert bob_client.get(f"/runs/{run.code}/outputs/{image.position}").status_code == 404
+
+
+# --- Zip --------------------------------------------------------------------------------------
+
+
+def test_download_all_is_a_zip_of_every_kept_output(bob_client, runs_by_type):
+    run = runs_by_type["critique"]
+    response = bob_client.get(f"/runs/{run.code}/outputs.zip")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    assert (
+        response["Content-Disposition"]
+        == f'attachment; filename="art-directors-critique-{run.code}.zip"'
+    )
+    archive = zipfile.ZipFile(io.BytesIO(_body(response)))
+    assert archive.testzip() is None
+    expected = {}
+    for output in run.outputs.all():
+        ext = {"text": "txt", "imageUrl": "png", "documentUrl": "pdf"}[output.type]
+        expected[f"art-directors-critique-{run.code}-{output.position + 1}.{ext}"] = _kept_bytes(
+            output
+        )
+    assert {name: archive.read(name) for name in archive.namelist()} == expected
+
+
+def test_the_zip_says_which_outputs_are_missing(
+    bob_client, team_a, bob, sandbox_http, clock, monkeypatch
+):
+    run = make_run(team_a, bob, *TAROT, clock, keep=False)  # image pending, text kept
+    response = bob_client.get(f"/runs/{run.code}/outputs.zip")
+    archive = zipfile.ZipFile(io.BytesIO(_body(response)))
+    names = archive.namelist()
+    assert "NOT-INCLUDED.txt" in names
+    assert any(name.endswith(".txt") and name != "NOT-INCLUDED.txt" for name in names)
+    assert "output 1 (card)" in archive.read("NOT-INCLUDED.txt").decode()
+
+
+def test_the_zip_is_404_when_nothing_is_kept(bob_client, pending_run):
+    assert bob_client.get(f"/runs/{pending_run.code}/outputs.zip").status_code == 404
+
+
+def test_after_the_run_ends_on_an_open_page_the_side_column_refreshes_once(bob_client, pending_run):
+    """The status poll delivers the outputs section; once settled, it reloads the aside."""
+    hx = {"HX-Request": "true"}
+    status = bob_client.get(f"/runs/{pending_run.code}/status?page=detail", headers=hx)
+    html = status.content.decode()
+    assert f'hx-get="/runs/{pending_run.code}/?part=outputs&amp;stale=1"' in html
+    assert "part=aside" not in html  # not yet: a copy is still being made
+    RunOutput.objects.filter(run=pending_run).update(keep_status=OutputKeepStatus.FAILED)
+    final = bob_client.get(f"/runs/{pending_run.code}/?part=outputs&stale=1", headers=hx)
+    assert final.status_code == 286
+    assert (
+        f'hx-get="/runs/{pending_run.code}/?part=aside" hx-trigger="load"' in final.content.decode()
+    )
+    aside = bob_client.get(f"/runs/{pending_run.code}/?part=aside", headers=hx).content.decode()
+    assert aside.lstrip().startswith('<aside id="run-aside"')
+    assert "Create share link" in aside
+    # A page opened after the run ended never reloads its aside.
+    page = bob_client.get(f"/runs/{pending_run.code}/").content.decode()
+    assert "part=aside" not in page and "stale=1" not in page
