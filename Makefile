@@ -7,12 +7,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 VAR := var
 
-# Local defaults for `make run`; every one can be overridden from the environment.
-export SECRET_KEY_FILE ?= $(CURDIR)/$(VAR)/secret_key
-export FLORASITE_ENCRYPTION_KEYS_FILE ?= $(CURDIR)/$(VAR)/encryption_keys
-export FLORA_SANDBOX_ENABLED ?= true
-export FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS ?= true
-export PUBLIC_BASE_URL ?= http://127.0.0.1:8000
+# Local defaults for `make run` (not for the tests, which bring their own); every one can be
+# overridden from the environment.
+RUN_TARGETS := run demo migrate
+$(RUN_TARGETS): export SECRET_KEY_FILE ?= $(CURDIR)/$(VAR)/secret_key
+$(RUN_TARGETS): export FLORASITE_ENCRYPTION_KEYS_FILE ?= $(CURDIR)/$(VAR)/encryption_keys
+$(RUN_TARGETS): export FLORA_SANDBOX_ENABLED ?= true
+$(RUN_TARGETS): export FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS ?= true
+$(RUN_TARGETS): export PUBLIC_BASE_URL ?= http://127.0.0.1:8000
 
 .PHONY: run test lint format setup migrate demo keys clean help
 

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
-# A fixed key so that encrypted fixtures are reproducible; never used outside tests.
-os.environ.setdefault("FLORASITE_ENCRYPTION_KEYS", "dGVzdC1lbmNyeXB0aW9uLWtleS0xMjM0NTY3ODkwMTI=")
+# Test-only secrets, unless the environment brings its own (either form of the setting).
+if not os.environ.get("SECRET_KEY_FILE"):
+    os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
+if not os.environ.get("FLORASITE_ENCRYPTION_KEYS_FILE"):
+    # A fixed key so that encrypted fixtures are reproducible; never used outside tests.
+    os.environ.setdefault(
+        "FLORASITE_ENCRYPTION_KEYS", "dGVzdC1lbmNyeXB0aW9uLWtleS0xMjM0NTY3ODkwMTI="
+    )
 os.environ.setdefault("FLORA_SANDBOX_ENABLED", "true")
 os.environ.setdefault("FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS", "true")
 os.environ.setdefault("PUBLIC_BASE_URL", "http://testserver")
