@@ -12,6 +12,7 @@ key never serves the old key's answers.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -39,7 +40,13 @@ from flora import (
     Technique,
 )
 from teams.models import SecretUnavailable
-from teams.services import flora_client, get_connection, mark_failing
+from teams.services import (
+    NoConnection,
+    check_connection,
+    flora_client,
+    get_connection,
+    mark_failing,
+)
 
 if TYPE_CHECKING:
     from teams.models import FloraConnection, Team
@@ -161,7 +168,15 @@ def resolve_workspace(connection: FloraConnection, requested: str | None) -> str
 
 
 def workspace_choices(connection: FloraConnection, selected: str) -> list[WorkspaceChoice]:
-    """The team's workspaces, named as FLORA named them at the last connection check."""
+    """The team's workspaces, named as FLORA named them at the last connection check.
+
+    A connection made from the command line has never been checked, so it has no names:
+    check it once (GET /workspaces) rather than show bare ids forever. A failed check is
+    recorded on the connection and not repeated here.
+    """
+    if connection.last_checked_at is None and not connection.available_workspaces:
+        with contextlib.suppress(FloraError, NoConnection, SecretUnavailable):
+            check_connection(connection)
     names = {
         ws.get("workspace_id"): ws.get("name")
         for ws in connection.available_workspaces or []

@@ -74,15 +74,33 @@ def make_team(
     workspaces: list[str],
     base_url: str = SANDBOX_BASE_URL,
     webhook_secret: str | None = None,
+    checked: bool = True,
 ):
-    """A team connected to FLORA (by default the in-process sandbox)."""
+    """A team connected to FLORA (by default the in-process sandbox).
+
+    ``checked``: as if an admin had tested the connection (workspace names known); pass False
+    for a team set up from the command line and never checked.
+    """
+    from django.utils import timezone
+
     from teams.models import FloraConnection, Team
     from teams.services import save_connection
 
     team = Team.objects.create(name=name, slug=slug)
     connection = FloraConnection(team=team, base_url=base_url, workspace_ids=workspaces)
     save_connection(connection, actor="test setup", api_key=api_key, webhook_secret=webhook_secret)
+    if checked:
+        FloraConnection.objects.filter(pk=connection.pk).update(
+            last_checked_at=timezone.now(),
+            available_workspaces=[
+                {"workspace_id": ws, "name": SANDBOX_WORKSPACE_NAMES.get(ws, ws), "role": "admin"}
+                for ws in workspaces
+            ],
+        )
     return team
+
+
+SANDBOX_WORKSPACE_NAMES = {"ws_demo": "Demo Studio", "ws_brand": "Brand Team", "ws_other": "Other"}
 
 
 def make_member(username: str, team, role: str):

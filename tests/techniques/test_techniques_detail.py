@@ -145,7 +145,7 @@ def test_members_get_the_form_and_viewers_see_it_disabled_with_the_reason(
 def test_another_workspace_of_the_team_is_recorded_in_the_form(bob_client, upstream):
     html = bob_client.get(BOOK_DROP + "?workspace=ws_brand").content.decode()
     assert '<input type="hidden" name="workspace" value="ws_brand"' in html
-    assert "<dt>Workspace</dt><dd>ws_brand</dd>" in html
+    assert "<dt>Workspace</dt><dd>Brand Team</dd>" in html
 
 
 @pytest.mark.parametrize("workspace", ["ws_other", "ws_unknown"])

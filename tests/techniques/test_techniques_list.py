@@ -359,7 +359,9 @@ def test_a_new_key_starts_with_a_cold_cache(bob_client, team_a, upstream):
     bob_client.get(LIST)
     save_connection(team_a.connection, actor="test", api_key="sk_sandbox_broke")
     bob_client.get(LIST)
-    assert upstream.calls() == 2
+    assert upstream.calls(path="/sandbox/api/v1/techniques") == 2
+    # A new key is unchecked: its workspace names are fetched once (GET /workspaces).
+    assert upstream.calls(path="/sandbox/api/v1/workspaces") == 1
     assert upstream.requests[-1].headers["authorization"] == "Bearer sk_sandbox_broke"
 
 
@@ -472,3 +474,21 @@ def test_htmx_history_restore_gets_the_whole_page(bob_client, upstream):
     html = response.content.decode()
     assert html.startswith("<!doctype html>")
     assert _names(html) == ["Mugshot"]
+
+
+def test_a_never_checked_connection_learns_its_workspace_names_once(db, upstream, client):
+    from django.contrib.auth import get_user_model
+
+    from teams.models import Membership
+    from tests.conftest import make_team
+
+    team = make_team(
+        "Cli", "cli", api_key="sk_sandbox_demo", workspaces=["ws_demo", "ws_brand"], checked=False
+    )
+    user = get_user_model().objects.create_user("cli-user")
+    Membership.objects.create(user=user, team=team, role="member")
+    client.force_login(user)
+    first = client.get(LIST).content.decode()
+    client.get(LIST)
+    assert ">Demo Studio</option>" in first and ">Brand Team</option>" in first
+    assert upstream.calls(path="/sandbox/api/v1/workspaces") == 1
