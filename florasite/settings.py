@@ -148,7 +148,8 @@ except ValueError as exc:
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and the writer work side by side; IMMEDIATE transactions take the write
     # lock up front, so concurrent writers queue (up to the timeout) instead of failing.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections persist per thread (as for PostgreSQL): opening one and setting its pragmas
+    # on every request cost more than the request's own queries.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",

@@ -30,6 +30,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "/e2e/" in str(item.path):
             item.add_marker(pytest.mark.e2e)
+            # One worker runs them all, so they share one live site (make test uses xdist).
+            item.add_marker(pytest.mark.xdist_group("e2e"))
             if not Path(CHROMIUM).exists():
                 item.add_marker(
                     pytest.mark.skip(reason=f"no chromium at {CHROMIUM}: apt-get install chromium")
@@ -61,6 +63,14 @@ class Site:
         if result.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
         return result.stdout
+
+    def shell(self, code: str) -> str:
+        """Run Python in `manage.py shell` against the site's database; return what it prints.
+
+        For asserting database facts ("one Run row", "one create call at the sandbox").
+        """
+        # --no-imports: without it Django's shell first prints what it imported.
+        return self.manage("shell", "--no-imports", "-c", code).strip()
 
 
 @pytest.fixture(scope="session")
@@ -182,12 +192,31 @@ class ConsoleWatch:
         if message.type == "error" and (
             "Content Security Policy" in text or "Refused to" in text or "htmx" in text.lower()
         ):
-            self.problems.append(text)
+            # Where it happened: the page, and the file that broke the policy.
+            page = message.page.url if message.page else "?"
+            source = (message.location or {}).get("url") or "?"
+            self.problems.append(f"{text} [page {page}, source {source}]")
 
 
 @pytest.fixture
 def console() -> ConsoleWatch:
     return ConsoleWatch()
+
+
+@pytest.fixture
+def new_context(browser) -> Iterator:  # noqa: ANN001 - playwright Browser
+    """new_context(**options): a fresh browser context (own cookies: logged out), closed at
+    teardown. `new_context(java_script_enabled=False)` is a browser without JavaScript."""
+    contexts = []
+
+    def _new_context(**options: object):  # noqa: ANN202 - playwright BrowserContext
+        context = browser.new_context(**options)
+        contexts.append(context)
+        return context
+
+    yield _new_context
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture
