@@ -41,7 +41,8 @@ PAGE_SIZE = 50
 # Techniques and projects offered in the filters: two DISTINCT scans of the team's runs,
 # cached briefly so that paging through 100,000 runs does not repeat them on every page.
 FACETS_TTL = 60
-FACETS_KEY = "runs:history-facets:v1:{team}"
+# Also keyed by the team's newest run: a technique run for the first time is offered at once.
+FACETS_KEY = "runs:history-facets:v2:{team}:{newest}"
 
 IN_PROGRESS = "in_progress"
 OUTSIDE = "outside"
@@ -121,7 +122,14 @@ def _with_current(choices: list[tuple[str, str]], current: str | None) -> list[t
 
 
 def _facets(team: Team) -> dict[str, list]:
-    key = FACETS_KEY.format(team=team.pk)
+    # One index seek (run_team_recent); a run started since the last look renews the choices.
+    newest = (
+        Run.objects.filter(team=team)
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    key = FACETS_KEY.format(team=team.pk, newest=newest or 0)
     facets = cache.get(key)
     if facets is None:
         names: dict[str, str] = {}

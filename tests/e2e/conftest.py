@@ -2,11 +2,12 @@
 
 The site runs as `bin/serve.py` would run it for `make run`, in a temporary folder with its
 own SQLite database, DEBUG off, the sandbox sped up. Tests talk to it only over HTTP, as a
-person would. Screenshots are kept in test-results/screenshots/ (or $E2E_SCREENSHOT_DIR).
+person would. Screenshots are kept in tests/e2e/screenshots/ (or $E2E_SCREENSHOT_DIR).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import shutil
@@ -23,7 +24,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOT_DIR", ROOT / "test-results" / "screenshots"))
+# Not under test-results/: pytest-playwright deletes that folder (its --output) at the start
+# of every pytest session, even one that runs no browser test.
+SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOT_DIR", ROOT / "tests" / "e2e" / "screenshots"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -131,7 +134,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             proc.kill()
         log.close()
         if os.environ.get("E2E_KEEP_LOG"):
-            shutil.copy(var / "serve.log", SCREENSHOTS.parent / "serve.log")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(var / "serve.log", SCREENSHOTS / "serve.log")
 
 
 def _fernet_key() -> str:
@@ -175,6 +179,58 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+# A public image host the browser gets its pictures for from the `fake_images` fixture: run
+# forms preview image links, and run and share pages show image inputs as thumbnails.
+IMAGE_HOST = "https://images.example.test"
+
+
+def _fake_png() -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (480, 320), (236, 226, 206))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((40, 40, 440, 280), outline=(90, 60, 40), width=6)
+    draw.text((70, 150), "MENU   Soup of the day   4.50", fill=(60, 40, 30))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def fake_images():
+    """host = fake_images(context): that browser context gets the pictures of `host` (an
+    https:// origin; one PNG) from the test, so image inputs need no network."""
+    png = _fake_png()
+
+    def _serve(context) -> str:  # noqa: ANN001 - playwright BrowserContext
+        context.route(
+            f"{IMAGE_HOST}/**",
+            lambda route: route.fulfill(status=200, content_type="image/png", body=png),
+        )
+        return IMAGE_HOST
+
+    return _serve
+
+
+@pytest.fixture
+def shoot(screenshots: Path):
+    """shoot(page, "07-run-completed"): a full-page screenshot into the screenshots folder.
+
+    caret="initial": Playwright's default hides the text caret by putting a style attribute
+    on every input, which htmx then copies onto swapped-in elements (it settles `style`),
+    and the strict CSP rightly reports that as a violation.
+    """
+
+    def _shoot(page, name: str) -> Path:  # noqa: ANN001 - playwright Page
+        path = screenshots / f"{name}.png"
+        # From the top: a page scrolled down would show its sticky header mid-picture.
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=path, full_page=True, caret="initial")
+        return path
+
+    return _shoot
 
 
 class ConsoleWatch:

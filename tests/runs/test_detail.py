@@ -157,6 +157,25 @@ def test_an_in_flight_run_waits_for_outputs(bob_client, team_a, bob):
     )
 
 
+def test_the_details_of_an_in_flight_run_name_no_status_that_would_go_stale(
+    bob_client, team_a, bob
+):
+    """Only the live pill follows the run; the details column is refreshed when it ends."""
+    run = Run.objects.create(
+        team=team_a,
+        created_by=bob,
+        technique_id="tech_cctv-cam",
+        technique_name="CCTV Cam",
+        status=RunStatus.PENDING,
+        submitted_at=timezone.now(),
+    )
+    html = bob_client.get(f"/runs/{run.code}/").content.decode()
+    facts = html[html.index('<dl class="facts">') : html.index("</dl>")]
+    assert '<dt>Status</dt><dd><span class="muted">in progress</span></dd>' in facts
+    assert "Pending" not in facts
+    assert "pill-pending" in html  # the live status says it
+
+
 def test_runs_started_elsewhere_say_so(bob_client, team_a):
     run = _failed_run(team_a, None, origin=RunOrigin.EXTERNAL)
     html = bob_client.get(f"/runs/{run.code}/").content.decode()

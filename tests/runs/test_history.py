@@ -312,6 +312,7 @@ def test_a_page_costs_the_same_few_queries_whatever_the_history(
         for i in range(300)
     ]
     Run.objects.bulk_create(many)
+    bob_client.get("/runs/")  # new runs renew the cached filter choices, once
     cursor = Run.objects.filter(team=team_a).order_by("-created_at", "-id")[120].code
     large = _queries(bob_client, "/runs/?member=bob&status=submitting")
     paged = _queries(bob_client, f"/runs/?before={cursor}&technique=tech_3")
@@ -320,6 +321,16 @@ def test_a_page_costs_the_same_few_queries_whatever_the_history(
     assert paged <= large + 1  # the cursor's own lookup
     with django_assert_max_num_queries(12):
         bob_client.get(f"/runs/?before={cursor}")
+
+
+def test_a_technique_run_for_the_first_time_is_offered_in_the_filter_at_once(
+    bob_client, team_a, bob
+):
+    plain_run(team_a, bob)
+    assert "Segment Mapper" not in bob_client.get("/runs/").content.decode()  # choices cached
+    plain_run(team_a, bob, technique_id="tech_color-mapping", technique_name="Segment Mapper")
+    html = bob_client.get("/runs/").content.decode()
+    assert '<option value="tech_color-mapping">Segment Mapper</option>' in html
 
 
 # -- CSV -----------------------------------------------------------------------------------
