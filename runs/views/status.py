@@ -30,7 +30,8 @@ PAGE_LIST = "list"
 @never_cache
 @vary_on_headers("HX-Request")
 def run_status(request: HttpRequest, code: str) -> HttpResponse:
-    run = get_run_for_member(request, code)
+    for_row = request.GET.get("page") == PAGE_LIST
+    run = get_run_for_member(request, code, with_creator=for_row)
     if not request.htmx:
         # Opened in a browser tab (no htmx): the run page shows the same, and more.
         return redirect("runs:detail", code=run.code)
@@ -38,7 +39,7 @@ def run_status(request: HttpRequest, code: str) -> HttpResponse:
     run.team = request.membership.team
     run = refresh_if_due(run)
     status = HTMX_STOP_POLLING if run.is_terminal else 200
-    if request.GET.get("page") == PAGE_LIST:
+    if for_row:
         attach_thumbs([run])
         return render(request, "runs/_history_rows.html#row", {"run": run}, status=status)
     ctx = {
