@@ -18,6 +18,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
+from florasite.net import client_ip
+
 WINDOW_SECONDS = 15 * 60
 
 
@@ -27,7 +29,7 @@ def _key(kind: str, value: str) -> str:
 
 
 def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    return client_ip(request)
 
 
 def _failures(key: str) -> tuple[int, float]:

@@ -75,6 +75,10 @@ FLORA_RUN_STALE_AFTER = env_int("FLORA_RUN_STALE_AFTER", 2 * 60 * 60, minimum=60
 # share pages one client may open per minute.
 FLORASITE_OUTPUT_MAX_BYTES = env_int("FLORASITE_OUTPUT_MAX_BYTES", 200 * 1024 * 1024, minimum=1)
 FLORASITE_SHARE_VIEWS_PER_MINUTE = env_int("FLORASITE_SHARE_VIEWS_PER_MINUTE", 60, minimum=1)
+# Reverse proxies in front of gunicorn that append to X-Forwarded-For (a TLS proxy, a load
+# balancer: count each). Per-client limits then count the address they forward; 0 (direct
+# exposure) trusts no header.
+FLORASITE_PROXY_COUNT = env_int("FLORASITE_PROXY_COUNT", 0, minimum=0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

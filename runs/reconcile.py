@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -42,10 +43,10 @@ from flora import (
     APIResponseValidationError,
     APIStatusError,
     AuthenticationError,
+    ConflictError,
     Flora,
     FloraError,
     IdempotencyConflictError,
-    IdempotencyDuplicateError,
     InternalServerError,
     RateLimitError,
     RunListItem,
@@ -53,7 +54,14 @@ from flora import (
 from runs.callbacks import callback_url_for
 from runs.models import Run, RunStatus
 from runs.state import apply_remote
-from runs.submit import Refusal, create_remote, failed_to_start, refusal_from, request_inputs
+from runs.submit import (
+    Refusal,
+    create_remote,
+    failed_to_start,
+    key_seen_code,
+    refusal_from,
+    request_inputs,
+)
 from teams.models import FloraConnection, SecretUnavailable
 from teams.services import NoConnection, flora_client, mark_failing
 
@@ -140,7 +148,7 @@ def _reconcile(run: Run, now: datetime) -> str:
         _note_failure(run, exc)
         return _wait_or_give_up(run, now)
     if found is not None:
-        return _link(run, found)
+        return _link(client, run, found)
     if now - submitted < RETRY_CREATE_AFTER:
         return "waiting"
     return _create_again(client, run, now)
@@ -196,11 +204,21 @@ def _allowed_workspaces(run: Run) -> list[str]:
         return []
 
 
-def _link(run: Run, item: RunListItem) -> str:
+def _link(client: Flora, run: Run, item: RunListItem) -> str:
+    remote: Any = item
+    if item.status == RunStatus.COMPLETED and item.outputs is None:
+        # History items may leave outputs out, and a completed row is never asked about
+        # again: fetch the full run, or link it as still running for the refresh to finish.
+        try:
+            # GET /techniques/{technique_id}/runs/{run_id}
+            remote = client.techniques.runs.retrieve(item.run_id, technique_id=run.technique_id)
+        except FloraError as exc:
+            logger.info("Outputs of run %s not fetched yet: %s", run.code, exc)
+            remote = item.model_copy(update={"status": RunStatus.RUNNING.value})
     run.error_code = ""
     try:
         with transaction.atomic():
-            apply_remote(run, item)
+            apply_remote(run, remote)
     except IntegrityError:
         # Another process linked this FLORA run to a row in the meantime: look again later.
         return "waiting"
@@ -210,9 +228,9 @@ def _link(run: Run, item: RunListItem) -> str:
 def _create_again(client: Flora, run: Run, now: datetime) -> str:
     try:
         remote = create_remote(client, run, request_inputs(run), callback_url_for(run.team))
-    except (IdempotencyDuplicateError, IdempotencyConflictError) as exc:
+    except (ConflictError, IdempotencyConflictError) as exc:
         # FLORA has this key: the run landed. Wait for it to show in the history.
-        run.error_code = exc.code or "idempotency_duplicate"
+        run.error_code = key_seen_code(exc)
         run.last_request_id = (exc.request_id or "")[:200]
         run.save(update_fields=["error_code", "last_request_id", "updated_at"])
         return _wait_or_give_up(run, now)

@@ -387,7 +387,9 @@ def input_items(run: Run, *, public: bool = False) -> list[InputItem]:
                 items.append(InputItem(label, "hidden", _KIND_LABELS.get(kind, "File")))
             elif parts.scheme == "https" and host:
                 items.append(InputItem(label, kind, value, url=value))
-            elif public and host:
+            elif public:
+                # Not an https link: a FLORA element id (accepts_element) is a FLORA id, and
+                # anything else is no use to a visitor either.
                 items.append(InputItem(label, "hidden", _KIND_LABELS.get(kind, "File")))
             else:
                 # An element id (accepts_element) or a value that is not a web address.

@@ -22,6 +22,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
+from florasite.net import client_ip
 from runs.models import Run, ShareLink
 
 __all__ = [
@@ -111,15 +112,11 @@ def revoke(link: ShareLink, by: object, now: datetime | None = None) -> bool:
     )
 
 
-def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 def rate_limited(request: HttpRequest, bucket: str, per_minute: int | None = None) -> bool:
     """Count one request of this client in `bucket` for the current minute; True when over.
 
-    A fixed one-minute window per client IP (REMOTE_ADDR), kept in the shared cache so
-    every web process counts together.
+    A fixed one-minute window per client IP (florasite.net.client_ip, which knows about
+    reverse proxies), kept in the shared cache so every web process counts together.
     """
     limit = per_minute or settings.FLORASITE_SHARE_VIEWS_PER_MINUTE
     window = int(time.time() // 60)

@@ -8,6 +8,7 @@ FLORA answer means and a late or repeated answer can never move a run backwards.
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,12 +17,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from runs.models import (
+    FLORA_STATUSES,
     TERMINAL_STATUSES,
     OutputKeepStatus,
     Run,
     RunOutput,
     RunStatus,
 )
+
+logger = logging.getLogger(__name__)
 
 # How often an in-flight run is asked about: FLORA suggests every 2-5 s. Fast while a run is
 # young (most finish within a minute), then slower, never slower than MAX_INTERVAL.
@@ -89,7 +93,7 @@ def apply_remote(
     for status), and creates RunOutput rows once the run has completed.
     """
     now = now or timezone.now()
-    new_status = RunStatus(str(_get(remote, "status")))
+    new_status = _flora_status(run, _get(remote, "status"))
     was_terminal = run.status in TERMINAL_STATUSES
 
     flora_id = _get(remote, "run_id") or _get(remote, "technique_run_id")
@@ -128,6 +132,17 @@ def apply_remote(
         if run.status == RunStatus.COMPLETED and run.outputs_raw:
             _record_outputs(run)
     return run
+
+
+def _flora_status(run: Run, value: Any) -> RunStatus:
+    """FLORA's status as ours. A status FLORA adds later (the client parses it on purpose)
+    does not end the run: it stays in flight, and the refresh keeps asking until FLORA
+    says something known."""
+    text = str(value or "")
+    if text in FLORA_STATUSES:
+        return RunStatus(text)
+    logger.warning("Run %s: FLORA reported an unknown status %r", run.code, text[:50])
+    return RunStatus(run.status) if run.status in FLORA_STATUSES else RunStatus.PENDING
 
 
 def _output_dict(output: Any) -> dict[str, str]:

@@ -30,9 +30,9 @@ from flora import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    ConflictError,
     Flora,
     IdempotencyConflictError,
-    IdempotencyDuplicateError,
     InsufficientCreditsError,
     InternalServerError,
     NotFoundError,
@@ -57,6 +57,7 @@ __all__ = [
     "create_remote",
     "existing_runs",
     "failed_to_start",
+    "key_seen_code",
     "mark_checking",
     "refusal_from",
     "request_inputs",
@@ -252,10 +253,10 @@ def _start(
     payload = request_inputs(run)
     try:
         remote = create_remote(client, run, payload, callback_url)
-    except (IdempotencyDuplicateError, IdempotencyConflictError) as exc:
+    except (ConflictError, IdempotencyConflictError) as exc:
         # FLORA has seen this key: the run was submitted before. Never a failure, never a
         # reason to submit again: the worker finds the run in FLORA's history.
-        mark_checking(run, exc, note=exc.code or "idempotency_duplicate")
+        mark_checking(run, exc, note=key_seen_code(exc))
         return None
     except (APIConnectionError, APIResponseValidationError, InternalServerError) as exc:
         # The request may have landed: the answer was lost, garbled or a server error.
@@ -273,6 +274,18 @@ def _start(
         return refusal
     apply_remote(run, remote)
     return None
+
+
+def key_seen_code(error: APIStatusError) -> str:
+    """The error code recorded when FLORA says it has this idempotency key already.
+
+    Any 409 means that (FLORA's only 409 is idempotency_duplicate), whatever its body says:
+    a proxy's page or a reworded code must not turn "already submitted" into a failure
+    that invites a second, charged, submission.
+    """
+    if isinstance(error, IdempotencyConflictError):
+        return "idempotency_conflict"
+    return "idempotency_duplicate"
 
 
 def create_remote(

@@ -151,15 +151,25 @@ def mark_failing(connection: FloraConnection, error: BaseException | str) -> Non
 
 
 @sensitive_variables()
-def check_connection(connection: FloraConnection) -> list[Workspace]:
+def check_connection(
+    connection: FloraConnection,
+    *,
+    timeout: float | None = None,
+    max_retries: int | None = None,
+) -> list[Workspace]:
     """Try the connection with GET /workspaces; record the outcome on it.
 
     Returns the workspaces the key can see (also stored as available_workspaces, offered to
     admins as the team's choices). On failure records it and re-raises the FloraError, or
-    SecretUnavailable; NoConnection when no key is set.
+    SecretUnavailable; NoConnection when no key is set. A caller serving a page passes a
+    short `timeout` and no retries, so a FLORA that hangs cannot hold the page.
     """
     try:
         client = _client_for(connection)
+        if timeout is not None:
+            client.timeout = timeout
+        if max_retries is not None:
+            client.max_retries = max_retries
         # GET /workspaces: cheap, and the only endpoint that proves the key works.
         workspaces = client.workspaces.list()
     except (FloraError, SecretUnavailable) as exc:

@@ -79,6 +79,8 @@ MAX_QUERY_LENGTH = 200
 MAX_CURSOR_LENGTH = 500
 # Bumped whenever the cached shape changes, so old entries are simply never read.
 _CACHE_VERSION = "v1"
+# The workspace-name lookup of a never-checked connection runs inside a page view.
+WORKSPACE_NAMES_TIMEOUT = 5.0
 _TECHNIQUE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
 
 # The type filters of the catalog: URL value -> FLORA media type.
@@ -176,7 +178,8 @@ def workspace_choices(connection: FloraConnection, selected: str) -> list[Worksp
     """
     if connection.last_checked_at is None and not connection.available_workspaces:
         with contextlib.suppress(FloraError, NoConnection, SecretUnavailable):
-            check_connection(connection)
+            # Names only: one short attempt, so a hanging FLORA costs the page little.
+            check_connection(connection, timeout=WORKSPACE_NAMES_TIMEOUT, max_retries=0)
     names = {
         ws.get("workspace_id"): ws.get("name")
         for ws in connection.available_workspaces or []

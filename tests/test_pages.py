@@ -113,3 +113,37 @@ def test_success_resets_the_username_counter(client, settings):
         "/accounts/login/", {"username": "erin", "password": "correct horse battery"}
     )
     assert response.status_code == 302
+
+
+def test_behind_a_proxy_one_client_failing_does_not_lock_out_the_others(settings):
+    # Behind the TLS proxy or load balancer the README describes, every request arrives from
+    # the proxy's address: the per-client count must be of the address the proxy forwards.
+    from django.test import Client
+
+    settings.FLORASITE_PROXY_COUNT = 1
+    settings.LOGIN_FAILURES_PER_CLIENT = 4
+    User.objects.create_user("erin", password="correct horse battery")
+    proxy = "10.0.0.2"
+    attacker = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="198.51.100.7")
+    for name in ("a", "b", "c", "d"):
+        _fail_login(attacker, name, 1)
+    good = {"username": "erin", "password": "correct horse battery"}
+    assert attacker.post("/accounts/login/", good).status_code == 429
+    # Claiming another address in front of the proxy's own entry changes nothing.
+    forged = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="192.0.2.1, 198.51.100.7")
+    assert forged.post("/accounts/login/", good).status_code == 429
+    colleague = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="203.0.113.5")
+    assert colleague.post("/accounts/login/", good).status_code == 302
+
+
+def test_without_a_configured_proxy_forwarded_addresses_are_ignored(client, settings):
+    settings.LOGIN_FAILURES_PER_CLIENT = 2
+    User.objects.create_user("erin", password="correct horse battery")
+    _fail_login(client, "a", 2)
+    # A client cannot escape its count by sending X-Forwarded-For itself.
+    response = client.post(
+        "/accounts/login/",
+        {"username": "erin", "password": "correct horse battery"},
+        HTTP_X_FORWARDED_FOR="203.0.113.5",
+    )
+    assert response.status_code == 429

@@ -48,7 +48,10 @@ def broken_images(page: Page) -> list[str]:
 def load_lazy_images(page: Page) -> None:
     """Load the images the browser deferred (loading=lazy) and wait until every one is done."""
     page.evaluate("Array.from(document.images).forEach((img) => { img.loading = 'eager'; })")
-    page.wait_for_function("Array.from(document.images).every((img) => img.complete)")
+    # A function, not an expression: Playwright evals the text once (exempt from the CSP
+    # while the devtools call runs) and then calls the function; an expression would be
+    # eval'd again on every poll, which the page's strict CSP refuses.
+    page.wait_for_function("() => Array.from(document.images).every((img) => img.complete)")
 
 
 def db_counts(site, technique_id: str = TECHNIQUE_ID) -> tuple[int, int]:  # noqa: ANN001 - Site
@@ -135,7 +138,7 @@ def test_a_member_runs_a_technique_shares_the_result_and_revokes_the_link(
     preview = page.locator(".preview img")
     expect(preview).to_have_count(1)
     page.wait_for_function(
-        "document.querySelector('.preview img')?.complete "
+        "() => document.querySelector('.preview img')?.complete "
         "&& document.querySelector('.preview img').naturalWidth > 0"
     )
     form_data = page.evaluate(

@@ -236,3 +236,82 @@ def test_one_broken_row_does_not_stop_the_others(bob_client, upstream, monkeypat
     first.refresh_from_db()
     assert second.flora_run_id and first.flora_run_id is None
     assert first.refresh_claimed_until is None  # the claim is released for the next pass
+
+
+def test_a_lost_run_found_completed_in_a_history_without_outputs_keeps_its_outputs(
+    bob_client, upstream, monkeypatch
+):
+    # GET /technique-runs may leave `outputs` out (the spec marks them optional: "use
+    # poll_url to fetch ... outputs"). A row completed from such an item would never be
+    # asked about again, and its outputs would be lost for good.
+    import time
+
+    import runs.reconcile
+    from sandbox.testing import FrozenClock
+
+    clock = FrozenClock.install(monkeypatch, start=time.time())
+    upstream.lose_answer()
+    run = submit_lost(bob_client)
+    clock.advance_past(SandboxRun.objects.get().run_id)
+    real = runs.reconcile._find_in_history
+
+    def history_without_outputs(client, row, submitted):
+        found = real(client, row, submitted)
+        assert found is not None and found.status == "completed"
+        return found.model_copy(update={"outputs": None})
+
+    monkeypatch.setattr(runs.reconcile, "_find_in_history", history_without_outputs)
+
+    assert reconcile(run.pk) == "linked"
+
+    run.refresh_from_db()
+    assert run.flora_run_id == SandboxRun.objects.get().run_id
+    assert run.status == RunStatus.COMPLETED
+    assert run.outputs_raw and run.outputs.count() == len(run.outputs_raw)
+    assert upstream.creates == 1
+
+
+def test_when_the_full_run_cannot_be_read_the_link_waits_for_the_refresh(
+    bob_client, upstream, monkeypatch
+):
+    import time
+
+    import runs.reconcile
+    from runs.refresh import refresh_in_background
+    from sandbox.testing import FrozenClock
+
+    clock = FrozenClock.install(monkeypatch, start=time.time())
+    upstream.lose_answer()
+    run = submit_lost(bob_client)
+    clock.advance_past(SandboxRun.objects.get().run_id)
+    real = runs.reconcile._find_in_history
+    monkeypatch.setattr(
+        runs.reconcile,
+        "_find_in_history",
+        lambda client, row, submitted: real(client, row, submitted).model_copy(
+            update={"outputs": None}
+        ),
+    )
+    monkeypatch.setattr("time.sleep", lambda seconds: None)  # the worker client's backoff
+    upstream.fail(503, "service_unavailable", path=r"/techniques/[^/]+/runs/[^/]+$")
+
+    assert reconcile(run.pk) == "linked"
+    run.refresh_from_db()
+    assert run.flora_run_id and run.status == RunStatus.RUNNING  # not completed blind
+
+    upstream.faults.clear()  # FLORA answers again
+    Run.objects.filter(pk=run.pk).update(refresh_claimed_until=None)
+    assert refresh_in_background(run.pk) == "refreshed"
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED and run.outputs.count() == len(run.outputs_raw) > 0
+
+
+def test_a_409_on_the_retry_is_a_landed_run_whatever_its_code(bob_client, upstream):
+    upstream.drop(method="POST", path=CREATE_PATH.pattern, times=1)
+    run = submit_lost(bob_client)
+    upstream.fail(409, "conflict", method="POST", path=CREATE_PATH)
+
+    assert reconcile(run.pk, now=after(run, RETRY_CREATE_AFTER)) == "waiting"
+    run.refresh_from_db()
+    assert run.status == RunStatus.CHECKING
+    assert run.error_code == "idempotency_duplicate"  # confirmed: waited for, not retried

@@ -271,3 +271,22 @@ def test_a_stale_run_is_asked_about_every_ten_minutes(team_a, bob, fake_flora):
     row = Run.objects.get(pk=run.pk)
     assert row.next_refresh_at - timezone.now() > timedelta(minutes=9)
     assert row.refresh_claimed_until - timezone.now() > timedelta(minutes=9)
+
+
+def test_a_status_flora_added_later_neither_breaks_the_page_nor_ends_the_run(
+    team_a, bob, bob_client, fake_flora
+):
+    # The client parses unknown statuses on purpose ("queued" here); the product must too.
+    run = _running_run_on_fake_flora(team_a, bob)
+    fake_flora.get("/techniques/tech_tarot-pull/runs/run_fake").respond(
+        200, json={"run_id": "run_fake", "status": "queued", "progress": 55, "created_at": 1}
+    )
+
+    response = bob_client.get(f"/runs/{run.code}/status", headers={"HX-Request": "true"})
+
+    assert response.status_code == 200  # still in flight: keep polling
+    row = Run.objects.get(pk=run.pk)
+    assert row.status == RunStatus.RUNNING and not row.is_terminal
+    assert row.progress == 55
+    assert row.refresh_failures == 0 and row.next_refresh_at is not None
+    assert fake_flora.calls.call_count == 1

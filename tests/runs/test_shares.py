@@ -433,9 +433,33 @@ def test_the_public_page_is_rate_limited_per_client(client, run, bob, settings):
     assert client.get("/s/" + "x" * 32).status_code == 429
 
 
+def test_behind_a_proxy_share_views_are_counted_per_forwarded_client(run, bob, settings):
+    settings.FLORASITE_PROXY_COUNT = 1
+    settings.FLORASITE_SHARE_VIEWS_PER_MINUTE = 2
+    _, token = _share(run, bob)
+    first = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert [first.get(f"/s/{token}").status_code for _ in range(3)] == [200, 200, 429]
+    # Another visitor through the same proxy is not affected.
+    second = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.5")
+    assert second.get(f"/s/{token}").status_code == 200
+
+
 def test_unknown_tokens_get_the_public_404(client):
     response = client.get("/s/" + "A" * 32)
     assert response.status_code == 404
     html = response.content.decode()
     assert "This link is not available" in html
     assert "Log out" not in html
+
+
+def test_element_ids_given_as_inputs_are_not_shown_publicly(client, bob_client, run, bob):
+    # An accepts_element input may name a FLORA element ("el_..."): a FLORA id, which the
+    # public page must not reveal; the team's own run page still shows it.
+    Run.objects.filter(pk=run.pk).update(
+        inputs=[{"id": "asset", "name": "Product", "type": "imageUrl", "value": "el_brand_77"}]
+    )
+    _, token = _share(run, bob)
+    html = client.get(f"/s/{token}").content.decode()
+    assert "el_brand_77" not in html
+    assert "Image (not shown)" in html
+    assert "el_brand_77" in bob_client.get(f"/runs/{run.code}/").content.decode()

@@ -487,6 +487,22 @@ def test_409_is_already_submitted_never_a_failure(
     assert task.task.run_after is not None  # a moment later: a lost answer may still land
 
 
+@pytest.mark.parametrize("code", ["conflict", ""])
+def test_any_409_is_already_submitted_whatever_its_code(
+    bob_client, upstream, code, django_capture_on_commit_callbacks
+):
+    # FLORA's notes: treat 409 as "already submitted", never as a failure the person may
+    # retry with a new key (a proxy or a newer FLORA may word the body differently).
+    upstream.fail(409, code, method="POST", path=CREATE_PATH)
+    with django_capture_on_commit_callbacks(execute=True):
+        response, _ = start(bob_client, values={"question": "Again?"})
+    run = Run.objects.get()
+    assert response["Location"] == f"/runs/{run.code}/"
+    assert run.status == RunStatus.CHECKING
+    # Recorded as confirmed, so the reconciler keeps looking instead of inviting a retry.
+    assert run.error_code == "idempotency_duplicate"
+
+
 @pytest.mark.parametrize("fault", ["timeout", "drop", "500"])
 def test_an_unknown_outcome_is_checking_with_flora(
     bob_client, upstream, fault, django_capture_on_commit_callbacks

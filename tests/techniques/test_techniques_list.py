@@ -492,3 +492,31 @@ def test_a_never_checked_connection_learns_its_workspace_names_once(db, upstream
     client.get(LIST)
     assert ">Demo Studio</option>" in first and ">Brand Team</option>" in first
     assert upstream.calls(path="/sandbox/api/v1/workspaces") == 1
+
+
+def test_a_hanging_flora_costs_one_short_workspace_lookup_not_a_request_timeout(
+    db, upstream, client, monkeypatch
+):
+    # The workspace names are cosmetic. With the worker client's retries and 30 s timeout,
+    # a FLORA that never answers held the page for 3 x 30 s on top of the catalog call:
+    # past gunicorn's 60 s timeout, so the person got no page at all, and the failure was
+    # never recorded, so every page view did it again.
+    from django.contrib.auth import get_user_model
+
+    from teams.models import Membership
+    from tests.conftest import make_team
+
+    sleeps: list[float] = []
+    monkeypatch.setattr("time.sleep", sleeps.append)
+    team = make_team("Cli", "cli", api_key="sk_sandbox_demo", workspaces=["ws_demo"], checked=False)
+    user = get_user_model().objects.create_user("cli-user")
+    Membership.objects.create(user=user, team=team, role="member")
+    client.force_login(user)
+    upstream.lose_answer(method="GET", path=".*", times=None)
+
+    response = client.get(LIST)
+
+    assert response.status_code == 503 and "FLORA is not answering" in response.content.decode()
+    lookups = [r for r in upstream.requests if r.url.path.endswith("/workspaces")]
+    assert len(lookups) == 1 and sleeps == []
+    assert lookups[0].extensions["timeout"]["read"] <= 5
