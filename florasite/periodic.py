@@ -36,10 +36,6 @@ def register(name: str, every: timedelta, task_path: str) -> None:
     _JOBS[name] = Job(name=name, every=every, task_path=task_path)
 
 
-def registered() -> list[Job]:
-    return list(_JOBS.values())
-
-
 def tick(worker_id: str = "", now: datetime | None = None) -> list[str]:
     """Enqueue every due job that this caller wins; returns the names it enqueued."""
     now = now or timezone.now()

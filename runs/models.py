@@ -274,6 +274,7 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        verbose_name_plural = "webhook deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["team", "delivery_id"], name="webhook_delivery_unique_per_team"

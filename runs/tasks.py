@@ -71,3 +71,15 @@ def retry_keeping_outputs() -> None:
     from runs.archive import retry_due_outputs
 
     retry_due_outputs()
+
+
+@task()
+def prune_webhook_deliveries() -> None:
+    """Forget webhook delivery ids long after FLORA stopped retrying them (days, not hours)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from runs.models import WebhookDelivery
+
+    WebhookDelivery.objects.filter(received_at__lt=timezone.now() - timedelta(days=30)).delete()

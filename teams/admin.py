@@ -39,7 +39,8 @@ def _check_and_report(admin_: admin.ModelAdmin, request: HttpRequest, team: Team
         admin_.message_user(request, f"{team.name} has no FLORA connection yet.", messages.WARNING)
         return
     try:
-        workspaces = services.check_connection(connection)
+        # An admin waits on this page: a short call, no retries (the page says what failed).
+        workspaces = services.check_connection(connection, timeout=10.0, max_retries=0)
     except services.NoConnection as exc:
         admin_.message_user(request, str(exc), messages.WARNING)
         return
@@ -259,7 +260,7 @@ class TeamAdmin(admin.ModelAdmin):
     def get_urls(self) -> list:
         return [
             path(
-                "<path:object_id>/test-connection/",
+                "<int:object_id>/test-connection/",
                 self.admin_site.admin_view(self.test_connection_view),
                 name="teams_team_test_connection",
             ),
@@ -267,7 +268,7 @@ class TeamAdmin(admin.ModelAdmin):
         ]
 
     @method_decorator(require_POST)
-    def test_connection_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def test_connection_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         team = get_object_or_404(Team, pk=object_id)
         if not self.has_change_permission(request, team):
             return HttpResponse(status=403)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -12,12 +14,24 @@ from teams.models import Membership
 
 
 def _safe_next(request: HttpRequest) -> str:
+    """Where to land after switching: the same section of the product, in the new team.
+
+    A page of one team's object (/runs/<code>/) would be a 404 in the other team, so only
+    the section (/runs/, /techniques/) is kept; unsafe or foreign URLs go home.
+    """
     next_url = request.POST.get("next", "")
-    if next_url and url_has_allowed_host_and_scheme(
+    if not next_url or not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return next_url
+        return reverse("home")
+    section = urlsplit(next_url).path.strip("/").split("/", 1)[0]
+    if section in SECTIONS:
+        return f"/{section}/"
     return reverse("home")
+
+
+# Sections of the product that every team has; /teams/switch/ lands on their first page.
+SECTIONS = {"techniques", "runs"}
 
 
 @require_POST

@@ -138,3 +138,30 @@ def test_production_like_settings_pass_the_deploy_checks(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_housekeeping_forgets_old_heartbeats_and_old_task_results():
+    from django_tasks_db.models import DBTaskResult
+
+    from florasite.tasks import prune
+
+    periodic.beat("old-worker", now=timezone.now() - timedelta(days=2))
+    periodic.beat("live-worker")
+    old = DBTaskResult.objects.create(
+        task_path="runs.tasks.sweep_runs",
+        status="SUCCESSFUL",
+        backend_name="default",
+        args_kwargs={"args": [], "kwargs": []},
+        run_after=timezone.now(),
+        finished_at=timezone.now() - timedelta(days=8),
+    )
+    counts = prune()
+    assert counts["worker heartbeats"] == 1
+    assert counts["task results"] == 1
+    assert list(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["live-worker"]
+    assert not DBTaskResult.objects.filter(pk=old.pk).exists()
+
+
+def test_housekeeping_and_the_runs_jobs_are_registered():
+    names = set(periodic._JOBS)
+    assert {"florasite.housekeeping", "runs.sweep", "runs.sync", "runs.reconcile"} <= names

@@ -281,3 +281,10 @@ def test_connections_are_edited_on_the_team_page_only(admin_client, team_a):
     ).content.decode()
     assert _change_url(team_a) in html
     assert 'name="api_key"' not in html
+
+
+def test_test_connection_of_a_malformed_id_is_not_a_server_error(admin_client):
+    # Not our URL any more (ids are numbers): the admin's own "no such object" handling.
+    response = admin_client.post("/admin/teams/team/abc/test-connection/", follow=True)
+    assert response.status_code == 200
+    assert "doesn’t exist" in response.content.decode()

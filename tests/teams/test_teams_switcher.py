@@ -135,3 +135,20 @@ def test_context_exposes_the_current_team(bob_in_both, bob_client, team_a):
     assert response.context["current_team"] == team_a
     assert response.context["current_membership"].role == Role.MEMBER
     assert [m.team.slug for m in response.context["user_memberships"]] == ["acme", "bravo"]
+
+
+@pytest.mark.parametrize(
+    ("next_url", "landing"),
+    [
+        ("/runs/h95QFGtKiTGA/", "/runs/"),  # one team's run: a 404 in the other team
+        ("/runs/?status=completed&member=3", "/runs/"),
+        ("/techniques/tech_tarot-pull/?workspace=ws_demo", "/techniques/"),
+        ("/admin/teams/team/", "/"),
+    ],
+)
+def test_switch_lands_on_the_same_section_of_the_new_team(
+    bob_in_both, bob_client, next_url, landing
+):
+    response = bob_client.post("/teams/switch/", {"team": "bravo", "next": next_url})
+    assert response.status_code == 302
+    assert response["Location"] == landing

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.apps import AppConfig
+
+
+class FlorasiteConfig(AppConfig):
+    name = "florasite"
+    verbose_name = "florasite processes"
+
+    def ready(self) -> None:
+        from florasite import periodic
+
+        periodic.register(
+            "florasite.housekeeping", timedelta(hours=6), "florasite.tasks.housekeeping"
+        )
