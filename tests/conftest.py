@@ -181,3 +181,13 @@ def carol_client(carol):
 @pytest.fixture
 def dave_client(dave):
     return _logged_in(dave)
+
+
+@pytest.fixture
+def upstream(monkeypatch: pytest.MonkeyPatch, db):
+    """FLORA (the in-process sandbox) behind a transport that counts requests and can fail on
+    demand (tests/runs/submit_helpers.Upstream); like sandbox_http, with a meter."""
+    from tests.runs.submit_helpers import upstream_for_tests
+
+    with upstream_for_tests(monkeypatch) as flora:
+        yield flora

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from submit_helpers import CREATE_PATH, read_form, upstream_for_tests
 
 from runs.models import Run, RunStatus
 from runs.reconcile import (
@@ -20,18 +19,13 @@ from runs.reconcile import (
 from sandbox import stats
 from sandbox.models import SandboxRun
 from teams.services import save_connection
+from tests.runs.submit_helpers import CREATE_PATH, read_form
 
 pytestmark = pytest.mark.django_db
 
 DEMO = "sk_sandbox_demo"
 TAROT = "tech_tarot-pull"
 CALLBACK = "http://127.0.0.1:8031/hooks/flora/test"
-
-
-@pytest.fixture
-def upstream(monkeypatch, db):
-    with upstream_for_tests(monkeypatch) as flora:
-        yield flora
 
 
 @pytest.fixture(autouse=True)

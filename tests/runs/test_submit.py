@@ -12,7 +12,6 @@ import pytest
 from django.db import connection as db
 from django.test import Client
 from django_tasks import default_task_backend
-from submit_helpers import CREATE_PATH, read_form, upstream_for_tests
 
 from runs.forms import intent_from_token
 from runs.models import Run, RunStatus
@@ -22,18 +21,13 @@ from sandbox.models import SandboxRun
 from sandbox.testing import FrozenClock
 from teams.models import ConnectionStatus, FloraConnection
 from teams.services import flora_client, save_connection
+from tests.runs.submit_helpers import CREATE_PATH, read_form
 
 pytestmark = pytest.mark.django_db
 
 DEMO = "sk_sandbox_demo"
 TAROT = "tech_tarot-pull"
 CALLBACK = "http://127.0.0.1:8031/hooks/flora/test"
-
-
-@pytest.fixture
-def upstream(monkeypatch, db):
-    with upstream_for_tests(monkeypatch) as flora:
-        yield flora
 
 
 @pytest.fixture(autouse=True)
