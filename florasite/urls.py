@@ -21,6 +21,8 @@ urlpatterns = [
     path("techniques/", include("techniques.urls")),
     path("", include("runs.urls")),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
+    path("favicon.ico", views.favicon, name="favicon"),
 ]
 
 if settings.FLORA_SANDBOX_ENABLED:

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -44,3 +45,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
             checks["worker"] = "ok"
     checks["status"] = "ok" if healthy else "unhealthy"
     return JsonResponse(checks, status=200 if healthy else 503)
+
+
+@login_not_required
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    return redirect(static("img/favicon.svg"), permanent=True)

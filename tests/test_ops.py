@@ -165,3 +165,9 @@ def test_housekeeping_forgets_old_heartbeats_and_old_task_results():
 def test_housekeeping_and_the_runs_jobs_are_registered():
     names = set(periodic._JOBS)
     assert {"florasite.housekeeping", "runs.sweep", "runs.sync", "runs.reconcile"} <= names
+
+
+def test_favicon_ico_points_at_the_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith(".svg")
