@@ -19,8 +19,13 @@ from django.utils import timezone
 
 
 def new_run_code() -> str:
-    # 72 random bits in 12 url-safe characters: not guessable, short enough for a URL.
-    return secrets.token_urlsafe(9)
+    # 72 random bits in 12 url-safe characters: not guessable, short enough for a URL. A code
+    # never starts with "-" or "_": such a code reads badly, and spreadsheets would take a
+    # leading "-" for a formula (the CSV export guards cells that start with one).
+    while True:
+        code = secrets.token_urlsafe(9)
+        if code[0].isalnum():
+            return code
 
 
 class RunStatus(models.TextChoices):

@@ -378,3 +378,11 @@ def test_the_export_hides_other_teams_runs(dave_client, history):
 
 def test_the_export_requires_login(client):
     assert client.get("/runs/export.csv").status_code == 302
+
+
+def test_run_codes_never_start_with_a_sign_that_spreadsheets_read_as_a_formula(monkeypatch):
+    from runs import models
+
+    codes = iter(["-2tHDn5V-eo4", "_abcdefghijk", "A2tHDn5V-eo4"])
+    monkeypatch.setattr(models.secrets, "token_urlsafe", lambda n: next(codes))
+    assert models.new_run_code() == "A2tHDn5V-eo4"
