@@ -53,7 +53,7 @@ from flora import (
 )
 from runs.callbacks import callback_url_for
 from runs.models import Run, RunStatus
-from runs.state import apply_remote
+from runs.state import apply_remote, technique_key
 from runs.submit import (
     Refusal,
     create_remote,
@@ -171,7 +171,7 @@ def _find_in_history(client: Flora, run: Run, submitted: datetime) -> RunListIte
             if created < earliest:
                 older_than_window = True
                 break
-            if not _same_technique(item.technique.technique_id, run.technique_id):
+            if technique_key(item.technique.technique_id) != technique_key(run.technique_id):
                 continue
             if allowed and item.workspace_id not in allowed:
                 continue
@@ -192,11 +192,6 @@ def _find_in_history(client: Flora, run: Run, submitted: datetime) -> RunListIte
     return min(free, key=lambda item: abs((item.created_datetime - submitted).total_seconds()))
 
 
-def _same_technique(a: str, b: str) -> bool:
-    # FLORA names a technique by id (tech_x) or slug (x).
-    return a.removeprefix("tech_") == b.removeprefix("tech_")
-
-
 def _allowed_workspaces(run: Run) -> list[str]:
     try:
         return list(run.team.connection.workspace_ids or [])
@@ -215,14 +210,7 @@ def _link(client: Flora, run: Run, item: RunListItem) -> str:
         except FloraError as exc:
             logger.info("Outputs of run %s not fetched yet: %s", run.code, exc)
             remote = item.model_copy(update={"status": RunStatus.RUNNING.value})
-    run.error_code = ""
-    try:
-        with transaction.atomic():
-            apply_remote(run, remote)
-    except IntegrityError:
-        # Another process linked this FLORA run to a row in the meantime: look again later.
-        return "waiting"
-    return "linked"
+    return "linked" if _apply(run, remote) else "waiting"
 
 
 def _create_again(client: Flora, run: Run, now: datetime) -> str:
@@ -250,13 +238,18 @@ def _create_again(client: Flora, run: Run, now: datetime) -> str:
             mark_failing(run.team.connection, exc)
         failed_to_start(run, refusal_from(exc), now=now)
         return "refused"
+    return "started" if _apply(run, remote) else "waiting"
+
+
+def _apply(run: Run, remote: Any) -> bool:
+    """Link the row to FLORA's run; False when another process linked that run meanwhile."""
     run.error_code = ""
     try:
         with transaction.atomic():
             apply_remote(run, remote)
     except IntegrityError:
-        return "waiting"
-    return "started"
+        return False  # look again later
+    return True
 
 
 def _note_failure(run: Run, error: Exception) -> None:

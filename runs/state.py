@@ -54,6 +54,11 @@ def refresh_interval(run: Run, now: datetime | None = None) -> timedelta:
     return min(MAX_INTERVAL, FAST_INTERVAL + timedelta(seconds=extra))
 
 
+def technique_key(technique_id: str) -> str:
+    """FLORA names a technique by id (tech_x) or by slug (x): one key for both."""
+    return technique_id.removeprefix("tech_")
+
+
 def to_datetime(value: Any) -> datetime | None:
     """FLORA timestamps are unix seconds (some sources use milliseconds)."""
     if value is None or isinstance(value, bool):

@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from flora import AuthenticationError, BadRequestError, FloraError
 from runs.models import Run, RunOrigin, RunStatus
-from runs.state import apply_remote, to_datetime
+from runs.state import apply_remote, technique_key, to_datetime
 from teams.models import ConnectionStatus, FloraConnection, SecretUnavailable, Team
 from teams.services import NoConnection, describe_error, flora_client, mark_failing
 
@@ -85,24 +85,19 @@ class _PendingRow:
     created_at: datetime
 
 
-def _technique_key(technique_id: str) -> str:
-    # FLORA accepts the id (tech_x) or the slug (x): compare them as one.
-    return technique_id.removeprefix("tech_")
-
-
 def _pending_rows(team: Team) -> list[_PendingRow]:
     rows = Run.objects.filter(
         team=team,
         status__in=(RunStatus.SUBMITTING, RunStatus.CHECKING),
         flora_run_id__isnull=True,
     ).values_list("technique_id", "created_at")
-    return [_PendingRow(_technique_key(tid), created) for tid, created in rows]
+    return [_PendingRow(technique_key(tid), created) for tid, created in rows]
 
 
 def _held_back(item: Any, created: datetime | None, pending: list[_PendingRow]) -> bool:
     if not pending:
         return False
-    technique = _technique_key(item.technique.technique_id)
+    technique = technique_key(item.technique.technique_id)
     for row in pending:
         if row.technique_id != technique:
             continue
