@@ -10,6 +10,7 @@ with Flora(api_key=...) as client:
 from __future__ import annotations
 
 from . import webhooks
+from ._base import RequestNotSent
 from ._client import Flora
 from ._errors import (
     APIConnectionError,
@@ -45,6 +46,7 @@ from ._models import (
     Workspace,
     to_datetime,
 )
+from ._transport import DeadlineBackend, DeadlineTransport, deadline
 from ._version import __version__
 from .pagination import CursorPage
 from .webhooks import WebhookEvent, WebhookEventData, WebhookVerificationError
@@ -59,6 +61,8 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "CursorPage",
+    "DeadlineBackend",
+    "DeadlineTransport",
     "FieldError",
     "Flora",
     "FloraError",
@@ -70,6 +74,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestNotSent",
     "Run",
     "RunInput",
     "RunInputType",
@@ -85,6 +90,7 @@ __all__ = [
     "WebhookVerificationError",
     "Workspace",
     "__version__",
+    "deadline",
     "to_datetime",
     "webhooks",
 ]

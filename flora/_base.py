@@ -7,6 +7,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -24,6 +25,7 @@ from ._errors import (
     parse_retry_after,
 )
 from ._models import FloraModel
+from ._transport import BodyTooLarge, DeadlineTransport, deadline, read_limited, remaining
 from ._version import __version__
 from .pagination import CursorPage
 
@@ -35,6 +37,12 @@ T = TypeVar("T")
 DEFAULT_BASE_URL = "https://app.flora.ai/api/v1"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 2
+# A whole call (every attempt, the waits between them, connect to the last byte) ends within
+# this many seconds, however slowly FLORA answers: per-operation timeouts alone restart with
+# every byte of a slow drip.
+DEFAULT_DEADLINE = 90.0
+# FLORA's JSON answers are kilobytes; a body larger than this is refused, never buffered.
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 USER_AGENT = f"florasite/{__version__} (python-httpx/{httpx.__version__})"
 
 # Backoff as in the official SDK: 0.5 s doubling to 8 s, minus up to 25 % jitter.
@@ -74,6 +82,16 @@ def mask_key(api_key: str) -> str:
     return f"{prefix}…{api_key[-4:]}"
 
 
+class RequestNotSent(APIError):
+    """The call was refused before anything was sent (by the client's `gate`).
+
+    Unlike APIConnectionError, the outcome is known: FLORA never saw the request.
+    """
+
+
+Gate = Callable[[], AbstractContextManager[object]]
+
+
 class _PageMeta(FloraModel):
     next_cursor: str | None = None
     total_estimate: float | None = None
@@ -88,15 +106,31 @@ class SyncAPIClient:
         timeout: float | httpx.Timeout,
         max_retries: int,
         http_client: httpx.Client | None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        gate: Gate | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+        if deadline is not None and deadline <= 0:
+            raise ValueError("deadline must be > 0 (or None for no deadline)")
+        if max_response_bytes <= 0:
+            raise ValueError("max_response_bytes must be > 0")
         self._api_key = api_key
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.max_retries = max_retries
+        self.deadline = deadline
+        self.max_response_bytes = max_response_bytes
+        # Entered around every attempt; it may raise RequestNotSent to refuse the call (the
+        # dashboard caps how many calls one team has in flight this way).
+        self._gate: Gate = gate or nullcontext
         self._owns_http_client = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client(timeout=timeout)
+        self._http = (
+            http_client
+            if http_client is not None
+            else httpx.Client(timeout=timeout, transport=DeadlineTransport())
+        )
         # Patchable so tests (and callers with their own scheduling) need not really sleep.
         self._sleep: Callable[[float], None] = time.sleep
 
@@ -129,7 +163,22 @@ class SyncAPIClient:
         body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Send a request, retrying what is safe to retry; return the 2xx response."""
+        """Send a request, retrying what is safe to retry; return the 2xx response.
+
+        The whole call, retries included, ends within `self.deadline`; the body (of any
+        status) is read into memory only up to `self.max_response_bytes`.
+        """
+        with deadline(self.deadline):
+            return self._request_within_deadline(method, path, params, body, headers)
+
+    def _request_within_deadline(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
         url = self.base_url + path
         query = {k: v for k, v in (params or {}).items() if v is not None}
         extra_headers = dict(headers or {})
@@ -137,16 +186,8 @@ class SyncAPIClient:
         while True:
             response: httpx.Response | None = None
             try:
-                # The Authorization header is built inline, never held in a local variable,
-                # so no traceback or error report can show the key.
-                response = self._http.request(
-                    method,
-                    url,
-                    params=query,
-                    json=body,
-                    headers={**self._headers(), **extra_headers},
-                    timeout=self.timeout,
-                )
+                with self._gate():
+                    response = self._send(method, url, query, body, extra_headers)
             except httpx.TimeoutException as exc:
                 error: APIError = APITimeoutError(request=_request_of(exc))
                 error.__cause__ = exc
@@ -166,8 +207,10 @@ class SyncAPIClient:
                 outcome = f"HTTP {response.status_code}"
 
             request_id = response.headers.get("request-id") if response is not None else None
-            if retryable and retries_taken < self.max_retries:
-                delay = self._retry_delay(retries_taken, response)
+            delay = self._retry_delay(retries_taken, response)
+            left = remaining()
+            in_time = left is None or left > delay
+            if retryable and retries_taken < self.max_retries and in_time:
                 logger.warning(
                     "FLORA %s %s failed: %s, request id %s; retrying in %.2f s (%d of %d)",
                     method,
@@ -182,14 +225,47 @@ class SyncAPIClient:
                 retries_taken += 1
                 continue
             logger.warning(
-                "FLORA %s %s failed: %s, request id %s; giving up after %d attempt(s)",
+                "FLORA %s %s failed: %s, request id %s; giving up after %d attempt(s)%s",
                 method,
                 path,
                 outcome,
                 request_id,
                 retries_taken + 1,
+                "" if in_time or not retryable else " (no time left before the deadline)",
             )
             raise error
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        query: Mapping[str, Any],
+        body: Mapping[str, Any] | None,
+        extra_headers: Mapping[str, str],
+    ) -> httpx.Response:
+        """One attempt: send, then read the body within the size limit."""
+        # The Authorization header is built inline, never held in a local variable, so no
+        # traceback or error report can show the key.
+        request = self._http.build_request(
+            method,
+            url,
+            params=query,
+            json=body,
+            headers={**self._headers(), **extra_headers},
+            timeout=_within(self.timeout, remaining()),
+        )
+        response = self._http.send(request, stream=True)
+        try:
+            read_limited(response, self.max_response_bytes)
+        except BodyTooLarge:
+            limit_mb = self.max_response_bytes / (1024 * 1024)
+            raise APIResponseValidationError(
+                f"the answer is larger than the {limit_mb:g} MB limit; it was not read",
+                response=response,
+            ) from None
+        finally:
+            response.close()
+        return response
 
     def _retry_delay(self, retries_taken: int, response: httpx.Response | None) -> float:
         if response is not None:
@@ -252,6 +328,22 @@ class SyncAPIClient:
             cursor=params.get("cursor"),
             fetch=fetch,
         )
+
+
+def _within(timeout: float | httpx.Timeout, left: float | None) -> httpx.Timeout:
+    """Per-operation timeouts no longer than what is left of the deadline (waiting for a
+    pooled connection included), so even a transport without DeadlineBackend is bounded."""
+    base = httpx.Timeout(timeout)
+    if left is None:
+        return base
+    left = max(left, 0.001)
+
+    def cap(value: float | None) -> float:
+        return left if value is None else min(value, left)
+
+    return httpx.Timeout(
+        connect=cap(base.connect), read=cap(base.read), write=cap(base.write), pool=cap(base.pool)
+    )
 
 
 def _should_retry(response: httpx.Response) -> bool:

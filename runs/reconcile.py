@@ -49,6 +49,7 @@ from flora import (
     IdempotencyConflictError,
     InternalServerError,
     RateLimitError,
+    RequestNotSent,
     RunListItem,
 )
 from runs.callbacks import callback_url_for
@@ -227,6 +228,7 @@ def _create_again(client: Flora, run: Run, now: datetime) -> str:
         APIResponseValidationError,
         InternalServerError,
         RateLimitError,
+        RequestNotSent,  # this team's FLORA is not answering in time: try again later
     ) as exc:
         _note_failure(run, exc)
         return _wait_or_give_up(run, now)

@@ -36,7 +36,7 @@ from flora import APIStatusError, AuthenticationError, FloraError
 from runs.models import IN_FLIGHT_STATUSES, Run, RunStatus
 from runs.state import apply_remote, refresh_interval
 from teams.models import FloraConnection, SecretUnavailable
-from teams.services import NoConnection, flora_client, mark_failing
+from teams.services import NoConnection, flora_client, interactive_client, mark_failing
 
 logger = logging.getLogger(__name__)
 
@@ -114,24 +114,29 @@ def claim_refresh(run: Run, *, timeout: float, now: datetime | None = None) -> d
     return lease_until
 
 
-def _ask_flora(run: Run, *, timeout: float) -> object:
-    client = flora_client(run.team)
-    # One attempt with a short timeout: the caller's schedule is the retry policy.
-    client.timeout = timeout
-    client.max_retries = 0
+def _ask_flora(run: Run, *, timeout: float, interactive: bool) -> object:
+    # One attempt within `timeout` in all (connect to last byte): the caller's schedule is
+    # the retry policy. A viewer's poll also takes one of the team's few page slots.
+    make = interactive_client if interactive else flora_client
+    client = make(run.team).with_options(deadline=timeout, max_retries=0)
     # GET /techniques/{technique_id}/runs/{run_id}: status, progress, outputs.
     return client.techniques.runs.retrieve(run.flora_run_id, technique_id=run.technique_id)
 
 
 def _refresh_claimed(
-    run: Run, lease_until: datetime, started: datetime, timeout: float
+    run: Run,
+    lease_until: datetime,
+    started: datetime,
+    timeout: float,
+    *,
+    interactive: bool = False,
 ) -> tuple[Run, bool]:
     """Ask FLORA about a run this caller has claimed; record the answer or the failure.
 
     Returns the run as it now is, and whether FLORA answered.
     """
     try:
-        remote = _ask_flora(run, timeout=timeout)
+        remote = _ask_flora(run, timeout=timeout, interactive=interactive)
     except AuthenticationError as exc:
         with contextlib.suppress(FloraConnection.DoesNotExist):
             mark_failing(run.team.connection, exc)
@@ -212,7 +217,7 @@ def refresh_if_due(run: Run, *, timeout: float = FRAGMENT_TIMEOUT) -> Run:
     lease_until = claim_refresh(run, timeout=timeout, now=now)
     if lease_until is None:
         return run
-    return _refresh_claimed(run, lease_until, now, timeout)[0]
+    return _refresh_claimed(run, lease_until, now, timeout, interactive=True)[0]
 
 
 def refresh_in_background(run_pk: int, *, timeout: float = BACKGROUND_TIMEOUT) -> str:
@@ -229,7 +234,7 @@ def refresh_in_background(run_pk: int, *, timeout: float = BACKGROUND_TIMEOUT) -
     lease_until = claim_refresh(run, timeout=timeout, now=now)
     if lease_until is None:
         return "claimed_elsewhere"
-    _, answered = _refresh_claimed(run, lease_until, now, timeout)
+    _, answered = _refresh_claimed(run, lease_until, now, timeout, interactive=False)
     return "refreshed" if answered else "failed"
 
 

@@ -38,6 +38,7 @@ from flora import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RequestNotSent,
 )
 from runs.callbacks import callback_url_for
 from runs.models import Run, RunStatus
@@ -258,6 +259,12 @@ def _start(
         # reason to submit again: the worker finds the run in FLORA's history.
         mark_checking(run, exc, note=key_seen_code(exc))
         return None
+    except RequestNotSent as exc:
+        # Refused before sending (this team's FLORA is not answering in time): nothing
+        # reached FLORA, so this is a plain refusal, not an outcome to reconcile.
+        refusal = Refusal("upstream_busy", f"{exc} Nothing was started.", 503)
+        failed_to_start(run, refusal)
+        return refusal
     except (APIConnectionError, APIResponseValidationError, InternalServerError) as exc:
         # The request may have landed: the answer was lost, garbled or a server error.
         logger.warning("Create of run %s: outcome unknown (%s)", run.code, exc)

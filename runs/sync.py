@@ -37,7 +37,13 @@ from flora import AuthenticationError, BadRequestError, FloraError
 from runs.models import Run, RunOrigin, RunStatus
 from runs.state import apply_remote, technique_key, to_datetime
 from teams.models import ConnectionStatus, FloraConnection, SecretUnavailable, Team
-from teams.services import NoConnection, describe_error, flora_client, mark_failing
+from teams.services import (
+    NoConnection,
+    describe_error,
+    flora_client,
+    interactive_client,
+    mark_failing,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -284,10 +290,17 @@ def _sync_workspace(
 
 
 def sync_team(
-    team_pk: int, *, max_pages: int = MAX_PAGES, backfill_pages: int = BACKFILL_PAGES
+    team_pk: int,
+    *,
+    max_pages: int = MAX_PAGES,
+    backfill_pages: int = BACKFILL_PAGES,
+    interactive: bool = False,
 ) -> SyncReport:
     """Import the team's outside runs from each of its workspaces. Never raises for FLORA
-    trouble: the report says what went wrong (the button shows it, the worker logs it)."""
+    trouble: the report says what went wrong (the button shows it, the worker logs it).
+
+    `interactive`: a person waits (the Sync button): page deadlines, the team's page slots.
+    """
     team = Team.objects.select_related("connection").filter(pk=team_pk).first()
     report = SyncReport(team_slug=team.slug if team else "")
     if team is None:
@@ -298,9 +311,10 @@ def sync_team(
         report.busy = True
         return report
     try:
-        client = flora_client(team)
-        client.timeout = SYNC_TIMEOUT
-        client.max_retries = 1
+        if interactive:
+            client = interactive_client(team)
+        else:
+            client = flora_client(team).with_options(deadline=SYNC_TIMEOUT, max_retries=1)
         workspaces = list(team.connection.workspace_ids)
         for workspace_id in workspaces:
             _sync_workspace(

@@ -40,7 +40,7 @@ def _check_and_report(admin_: admin.ModelAdmin, request: HttpRequest, team: Team
         return
     try:
         # An admin waits on this page: a short call, no retries (the page says what failed).
-        workspaces = services.check_connection(connection, timeout=10.0, max_retries=0)
+        workspaces = services.check_connection(connection, deadline=10.0, interactive=True)
     except services.NoConnection as exc:
         admin_.message_user(request, str(exc), messages.WARNING)
         return

@@ -3,6 +3,11 @@
     client = flora_client(request.team)    # NoConnection when the team is not set up
     page = client.techniques.list(...)
 
+Two kinds of client: `interactive_client` for calls a person waits for (one attempt, an
+8 s deadline, at most PAGE_CALLS_PER_TEAM in flight per team and process) and `flora_client`
+for the worker (retries, a longer deadline). Both go through the team's breaker
+(teams.upstream), so one team's slow FLORA never holds threads other teams need.
+
 Secrets are decrypted here only, at the moment a client is built; they are never
 rendered, logged or put in an exception message.
 """
@@ -19,7 +24,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from flora import APIStatusError, Flora, FloraError, Workspace
+from flora import APIStatusError, DeadlineTransport, Flora, FloraError, Workspace
+from teams import upstream
 from teams.models import (
     ConnectionStatus,
     FloraConnection,
@@ -40,6 +46,7 @@ __all__ = [
     "flora_client",
     "get_connection",
     "get_http_client",
+    "interactive_client",
     "mark_failing",
     "record_secret_change",
     "save_connection",
@@ -47,8 +54,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+# Per network operation (connect, each read); the deadlines bound whole calls.
 FLORA_TIMEOUT = 30.0
 FLORA_MAX_RETRIES = 2
+# A whole call, retries included: while a person waits, and in the worker.
+PAGE_DEADLINE = 8.0
+WORKER_DEADLINE = 45.0
 
 _http_client: httpx.Client | None = None
 _http_client_lock = threading.Lock()
@@ -56,6 +67,18 @@ _http_client_lock = threading.Lock()
 
 class NoConnection(Exception):
     """The team cannot talk to FLORA yet: no connection, no key, or no workspace chosen."""
+
+
+def new_http_client() -> httpx.Client:
+    """An httpx client as FLORA calls use it: pooled, deadlines enforced on the socket."""
+    return httpx.Client(
+        timeout=FLORA_TIMEOUT,
+        transport=DeadlineTransport(
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        ),
+        # FLORA does not redirect; following one would resend the key elsewhere.
+        follow_redirects=False,
+    )
 
 
 def get_http_client() -> httpx.Client:
@@ -68,12 +91,7 @@ def get_http_client() -> httpx.Client:
     if _http_client is None:
         with _http_client_lock:
             if _http_client is None:
-                _http_client = httpx.Client(
-                    timeout=FLORA_TIMEOUT,
-                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-                    # FLORA does not redirect; following one would resend the key elsewhere.
-                    follow_redirects=False,
-                )
+                _http_client = new_http_client()
     return _http_client
 
 
@@ -96,23 +114,38 @@ def get_connection(team: Team) -> FloraConnection:
 
 
 @sensitive_variables()
-def _client_for(connection: FloraConnection) -> Flora:
+def _client_for(connection: FloraConnection, *, interactive: bool = False) -> Flora:
     if not connection.has_api_key:
         raise NoConnection(f"{connection.team.name} has no FLORA API key yet: an admin sets it.")
+    guard = upstream.guard_for(connection.team_id)
     return Flora(
         api_key=connection.decrypt_api_key(),
         base_url=connection.base_url,
         timeout=FLORA_TIMEOUT,
-        max_retries=FLORA_MAX_RETRIES,
+        max_retries=0 if interactive else FLORA_MAX_RETRIES,
+        deadline=PAGE_DEADLINE if interactive else WORKER_DEADLINE,
+        gate=guard.page_call if interactive else guard.background_call,
         http_client=get_http_client(),
     )
 
 
 @sensitive_variables()
 def flora_client(team: Team) -> Flora:
-    """A FLORA client for the team. Raises NoConnection, or SecretUnavailable when the
-    key cannot be decrypted (an operator problem: FLORASITE_ENCRYPTION_KEYS)."""
+    """A FLORA client for the team's background work. Raises NoConnection, or
+    SecretUnavailable when the key cannot be decrypted (an operator problem:
+    FLORASITE_ENCRYPTION_KEYS)."""
     return _client_for(get_connection(team))
+
+
+@sensitive_variables()
+def interactive_client(team: Team) -> Flora:
+    """A client for calls made while a person waits: one attempt within PAGE_DEADLINE, and
+    only a few at a time per team (teams.upstream); raises as flora_client does.
+
+    A failed catalog read falls back to the cached copy, and a create whose answer is lost
+    is reconciled in the background, so the request thread never sleeps through backoffs.
+    """
+    return _client_for(get_connection(team), interactive=True)
 
 
 def describe_error(error: BaseException) -> str:
@@ -154,22 +187,21 @@ def mark_failing(connection: FloraConnection, error: BaseException | str) -> Non
 def check_connection(
     connection: FloraConnection,
     *,
-    timeout: float | None = None,
-    max_retries: int | None = None,
+    deadline: float | None = None,
+    interactive: bool = False,
 ) -> list[Workspace]:
     """Try the connection with GET /workspaces; record the outcome on it.
 
     Returns the workspaces the key can see (also stored as available_workspaces, offered to
     admins as the team's choices). On failure records it and re-raises the FloraError, or
-    SecretUnavailable; NoConnection when no key is set. A caller serving a page passes a
-    short `timeout` and no retries, so a FLORA that hangs cannot hold the page.
+    SecretUnavailable; NoConnection when no key is set. A caller serving a page passes
+    `interactive=True` (one attempt, the page's deadline and bulkhead) and may shorten the
+    `deadline`, so a FLORA that hangs cannot hold the page.
     """
     try:
-        client = _client_for(connection)
-        if timeout is not None:
-            client.timeout = timeout
-        if max_retries is not None:
-            client.max_retries = max_retries
+        client = _client_for(connection, interactive=interactive)
+        if deadline is not None:
+            client = client.with_options(deadline=deadline)
         # GET /workspaces: cheap, and the only endpoint that proves the key works.
         workspaces = client.workspaces.list()
     except (FloraError, SecretUnavailable) as exc:

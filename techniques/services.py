@@ -32,19 +32,19 @@ from flora import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
-    Flora,
     FloraError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RequestNotSent,
     Technique,
 )
 from teams.models import SecretUnavailable
 from teams.services import (
     NoConnection,
     check_connection,
-    flora_client,
     get_connection,
+    interactive_client,
     mark_failing,
 )
 
@@ -179,7 +179,7 @@ def workspace_choices(connection: FloraConnection, selected: str) -> list[Worksp
     if connection.last_checked_at is None and not connection.available_workspaces:
         with contextlib.suppress(FloraError, NoConnection, SecretUnavailable):
             # Names only: one short attempt, so a hanging FLORA costs the page little.
-            check_connection(connection, timeout=WORKSPACE_NAMES_TIMEOUT, max_retries=0)
+            check_connection(connection, deadline=WORKSPACE_NAMES_TIMEOUT, interactive=True)
     names = {
         ws.get("workspace_id"): ws.get("name")
         for ws in connection.available_workspaces or []
@@ -193,17 +193,6 @@ def workspace_choices(connection: FloraConnection, selected: str) -> list[Worksp
 
 def is_valid_technique_id(technique_id: str) -> bool:
     return bool(_TECHNIQUE_ID.match(technique_id))
-
-
-def interactive_client(team: Team) -> Flora:
-    """A client for calls made while a person waits: one attempt, no sleeping retries.
-
-    A failed catalog read falls back to the cached copy, and a create whose answer is lost
-    is reconciled in the background, so the request thread never sleeps through backoffs.
-    """
-    client = flora_client(team)
-    client.max_retries = 0
-    return client
 
 
 # -- errors -------------------------------------------------------------------------------
@@ -244,6 +233,8 @@ def problem_from(connection: FloraConnection, error: Exception) -> Problem:
             f"FLORA did not accept this request: {error.message}",
             request_id,
         )
+    if isinstance(error, RequestNotSent):
+        return Problem("unavailable", str(error), request_id)
     if isinstance(error, APIResponseValidationError):
         return Problem("unavailable", "FLORA sent an answer the dashboard cannot read.", request_id)
     if isinstance(error, APIStatusError):

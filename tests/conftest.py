@@ -45,6 +45,10 @@ def _no_real_flora(monkeypatch: pytest.MonkeyPatch) -> None:
 
     client = httpx.Client(transport=httpx.MockTransport(refuse))
     monkeypatch.setattr("teams.services.get_http_client", lambda: client)
+    # Team ids are reused across tests: every test starts with closed breakers.
+    from teams import upstream
+
+    upstream.reset()
 
 
 @pytest.fixture

@@ -471,7 +471,7 @@ def sync_from_flora(request: HttpRequest) -> HttpResponse:
     membership = require_membership(request)
     team = membership.team
     # A short top-of-history pass: the person is waiting; older history is the worker's.
-    report = sync_team(team.pk, max_pages=2, backfill_pages=0)
+    report = sync_team(team.pk, max_pages=2, backfill_pages=0, interactive=True)
     if report.busy:
         messages.info(request, "A refresh from FLORA is already running; reload in a moment.")
     elif report.error:

@@ -119,7 +119,7 @@ def test_a_late_answer_never_moves_a_run_backwards(team_a, bob, flora, clock, mo
 
     # A's late answer arrives: applied to the row re-read under lock, it changes nothing.
     late = {"run_id": run.flora_run_id, "status": "running", "progress": 50, "created_at": 1}
-    monkeypatch.setattr(refresh, "_ask_flora", lambda run, timeout: late)
+    monkeypatch.setattr(refresh, "_ask_flora", lambda run, **kwargs: late)
     fresh, answered = refresh._refresh_claimed(slow_copy, lease_a, started, 5)
 
     assert answered
