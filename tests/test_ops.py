@@ -232,6 +232,17 @@ def test_housekeeping_forgets_old_heartbeats_and_old_task_results():
     assert not DBTaskResult.objects.filter(pk=old.pk).exists()
 
 
+def test_housekeeping_forgets_ended_rate_limit_windows():
+    from florasite import ratelimit
+    from florasite.models import RateLimitCounter
+    from florasite.tasks import prune
+
+    ratelimit.hit("old", 5, timedelta(minutes=15), now=timezone.now() - timedelta(minutes=16))
+    ratelimit.hit("live", 5, timedelta(minutes=15))
+    assert prune()["rate-limit counters"] == 1
+    assert list(RateLimitCounter.objects.values_list("key", flat=True)) == ["live"]
+
+
 def test_housekeeping_and_the_runs_jobs_are_registered():
     names = set(periodic._JOBS)
     assert {"florasite.housekeeping", "runs.sweep", "runs.sync", "runs.reconcile"} <= names
