@@ -47,7 +47,6 @@ keys: $(VAR)/secret_key $(VAR)/encryption_keys
 
 migrate: setup keys
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py createcachetable
 
 demo: migrate
 	$(BIN)/python manage.py setup_demo

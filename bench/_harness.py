@@ -106,7 +106,6 @@ class Server:
 
         django.setup()
         call_command("migrate", verbosity=0, interactive=False)
-        call_command("createcachetable", verbosity=0)
         if collectstatic:
             call_command("collectstatic", verbosity=0, interactive=False)
 

@@ -63,7 +63,6 @@ def _run(n: int) -> int:
     from teams.services import save_connection
 
     call_command("migrate", verbosity=0)
-    call_command("createcachetable", verbosity=0)
 
     sandbox = httpx.WSGITransport(app=get_wsgi_application())
     calls: list[str] = []

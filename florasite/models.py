@@ -35,3 +35,18 @@ class PeriodicJob(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RateLimitCounter(models.Model):
+    """Requests counted against a limit until `window_ends_at` (florasite.ratelimit).
+
+    Slots are claimed with conditional UPDATEs, so concurrent requests in any number of
+    processes never get more than the limit between them.
+    """
+
+    key = models.CharField(max_length=100, unique=True)
+    window_ends_at = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count} until {self.window_ends_at:%H:%M:%S}"

@@ -193,8 +193,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# One backend, which claims a log-in attempt slot before checking the password (florasite.auth):
+# every way in (our page, the admin's, any authenticate() call) is throttled the same.
+AUTHENTICATION_BACKENDS = ["florasite.auth.ThrottledModelBackend"]
 LOGIN_URL = "login"
 # Failed log-ins allowed in 15 minutes before a username, or a client address, must wait.
+# No more passwords than this are ever checked, also for simultaneous attempts.
 LOGIN_FAILURES_PER_USER = env_int("LOGIN_FAILURES_PER_USER", 5, minimum=1)
 LOGIN_FAILURES_PER_CLIENT = env_int("LOGIN_FAILURES_PER_CLIENT", 30, minimum=1)
 LOGIN_REDIRECT_URL = "/"

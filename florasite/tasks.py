@@ -1,4 +1,4 @@
-"""Housekeeping for the process bookkeeping tables, so they do not grow forever."""
+"""Housekeeping for the bookkeeping tables (workers, tasks, rate limits), so they stay small."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
-from florasite import periodic
+from florasite import periodic, ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,11 @@ def prune() -> dict[str, int]:
         .filter(finished_at__lt=timezone.now() - TASK_RESULTS_KEPT)
         .delete()
     )
-    counts = {"worker heartbeats": workers, "task results": results}
+    counts = {
+        "worker heartbeats": workers,
+        "task results": results,
+        "rate-limit counters": ratelimit.prune(),
+    }
     logger.info("Housekeeping removed %s", counts)
     return counts
 

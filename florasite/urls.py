@@ -6,11 +6,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from florasite import views
-from florasite.auth import ThrottledLoginView
+from florasite.auth import AdminLoginForm, ThrottledLoginView
 
 admin.site.site_header = "florasite administration"
 admin.site.site_title = "florasite admin"
 admin.site.index_title = "Teams, connections and runs"
+# The admin's log-in is throttled by the same backend; this form says so when it is.
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),

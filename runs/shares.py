@@ -12,16 +12,15 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
+from florasite import ratelimit
 from florasite.net import client_ip
 from runs.models import Run, ShareLink
 
@@ -40,6 +39,7 @@ __all__ = [
 
 TOKEN_BYTES = 24  # 192 bits; url-safe base64 makes 32 characters
 HINT_LENGTH = 6
+SHARE_RATE_WINDOW = timedelta(minutes=1)
 # What the public URL may contain before we even hash it: url-safe base64, sane length.
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
@@ -112,21 +112,13 @@ def revoke(link: ShareLink, by: object, now: datetime | None = None) -> bool:
     )
 
 
-def rate_limited(request: HttpRequest, bucket: str, per_minute: int | None = None) -> bool:
-    """Count one request of this client in `bucket` for the current minute; True when over.
+def rate_limited(request: HttpRequest, bucket: str, per_minute: int | None = None) -> int:
+    """Count one request of this client in `bucket`; over the limit, the seconds to wait.
 
-    A fixed one-minute window per client IP (florasite.net.client_ip, which knows about
-    reverse proxies), kept in the shared cache so every web process counts together.
+    A one-minute window per client IP (florasite.net.client_ip, which knows about reverse
+    proxies), counted in the database by florasite.ratelimit, the log-in throttle's
+    mechanism, so every web process counts together. 0 (falsy) when within the limit.
     """
     limit = per_minute or settings.FLORASITE_SHARE_VIEWS_PER_MINUTE
-    window = int(time.time() // 60)
     client = hashlib.sha256(client_ip(request).encode()).hexdigest()[:24]
-    key = f"share-rate:{bucket}:{client}:{window}"
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        # The key expired between add and incr: this is the window's first request.
-        cache.set(key, 1, timeout=120)
-        count = 1
-    return count > limit
+    return ratelimit.hit(f"share:{bucket}:{client}", limit, SHARE_RATE_WINDOW).retry_after

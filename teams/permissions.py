@@ -1,7 +1,8 @@
 """What each role may do, in one place. Views call these (through teams.access or
 directly); templates may use them to hide buttons, but never instead of the check.
 
-viewer: can look. member: can also start runs and share their own runs.
+viewer: can look. member: can also start runs, share their own runs and refresh the history
+from FLORA (both call FLORA with the team's key).
 manager: can also manage every share link of the team and see spend.
 """
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "can_manage_shares",
+    "can_refresh_from_flora",
     "can_revoke_share",
     "can_see_spend",
     "can_share",
@@ -38,6 +40,11 @@ def can_view(membership: Membership | None) -> bool:
 
 
 def can_start_runs(membership: Membership | None) -> bool:
+    return membership is not None and membership.has_role(Role.MEMBER)
+
+
+def can_refresh_from_flora(membership: Membership | None) -> bool:
+    """Import the team's outside runs now ("Refresh from FLORA")."""
     return membership is not None and membership.has_role(Role.MEMBER)
 
 

@@ -140,6 +140,76 @@ def test_production_like_settings_pass_the_deploy_checks(tmp_path):
     assert "no issues" in result.stdout
 
 
+_LOGIN_AFTER_MIGRATE = """
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+
+table = settings.CACHES["default"]["LOCATION"]
+print("cache table:", table in connection.introspection.table_names())
+cache.set("probe", 1)
+print("cache works:", cache.get("probe") == 1)
+User.objects.create_user("erin", password="correct horse battery")
+client = Client()
+wrong = client.post("/accounts/login/", {"username": "erin", "password": "nope"})
+print("wrong password:", wrong.status_code)
+right = client.post("/accounts/login/", {"username": "erin", "password": "correct horse battery"})
+print("right password:", right.status_code)
+"""
+
+
+def test_a_database_set_up_by_migrate_alone_has_the_cache_table_and_login_works(tmp_path):
+    # The usual Django deploy step is `migrate`; a forgotten `createcachetable` made every
+    # log-in a 500 (the lock-out counts lived in the database cache).
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from cryptography.fernet import Fernet
+
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("FLORA", "DATABASE_URL", "REDIS_URL", "SECRET_KEY"))
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "florasite.settings",
+            # DEBUG keeps static files out of the way (no collected manifest needed).
+            "DEBUG": "true",
+            "SECRET_KEY": "k" * 50,
+            "FLORASITE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "FLORASITE_VAR_DIR": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "ALLOWED_HOSTS": "testserver",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+
+    def manage(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    manage("migrate", "--noinput", "-v0")
+    out = manage("shell", "-c", _LOGIN_AFTER_MIGRATE)
+    assert "cache table: True" in out
+    assert "cache works: True" in out
+    assert "wrong password: 200" in out
+    assert "right password: 302" in out
+
+
 def test_housekeeping_forgets_old_heartbeats_and_old_task_results():
     from django_tasks_db.models import DBTaskResult
 
@@ -160,6 +230,17 @@ def test_housekeeping_forgets_old_heartbeats_and_old_task_results():
     assert counts["task results"] == 1
     assert list(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["live-worker"]
     assert not DBTaskResult.objects.filter(pk=old.pk).exists()
+
+
+def test_housekeeping_forgets_ended_rate_limit_windows():
+    from florasite import ratelimit
+    from florasite.models import RateLimitCounter
+    from florasite.tasks import prune
+
+    ratelimit.hit("old", 5, timedelta(minutes=15), now=timezone.now() - timedelta(minutes=16))
+    ratelimit.hit("live", 5, timedelta(minutes=15))
+    assert prune()["rate-limit counters"] == 1
+    assert list(RateLimitCounter.objects.values_list("key", flat=True)) == ["live"]
 
 
 def test_housekeeping_and_the_runs_jobs_are_registered():

@@ -33,9 +33,9 @@ from runs.models import (
     RunStatus,
 )
 from runs.sync import sync_team
-from teams.access import require_membership
-from teams.models import FloraConnection, Membership, Team
-from teams.permissions import can_see_spend
+from teams.access import require_membership, require_role
+from teams.models import FloraConnection, Membership, Role, Team
+from teams.permissions import can_refresh_from_flora, can_see_spend
 
 PAGE_SIZE = 50
 # Techniques and projects offered in the filters: two DISTINCT scans of the team's runs,
@@ -379,6 +379,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
         "filtered": filtered,
         "show_spend": show_spend,
         "spend": spend,
+        "can_refresh": can_refresh_from_flora(membership),
         "filter_query": _query_without(request, "before", "after"),
         "is_paged": bool(request.GET.get("before") or request.GET.get("after")),
     }
@@ -468,7 +469,8 @@ def export_csv(request: HttpRequest) -> HttpResponse:
 @require_POST
 def sync_from_flora(request: HttpRequest) -> HttpResponse:
     """The "Refresh from FLORA" button: import outside runs now, then back to the list."""
-    membership = require_membership(request)
+    # It calls FLORA with the team's key: as for starting runs, viewers may not.
+    membership = require_role(request, Role.MEMBER)
     team = membership.team
     # A short top-of-history pass: the person is waiting; older history is the worker's.
     report = sync_team(team.pk, max_pages=2, backfill_pages=0, interactive=True)

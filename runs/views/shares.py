@@ -7,7 +7,6 @@ redirect URL, the session or a log); afterwards only its hash exists.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from csp.constants import SELF
@@ -93,8 +92,7 @@ def _public_url(token: str) -> str:
     return settings.PUBLIC_BASE_URL + reverse("runs:share_public", args=[token])
 
 
-def _too_many(request: HttpRequest) -> HttpResponse:
-    retry_after = 60 - int(time.time()) % 60
+def _too_many(request: HttpRequest, retry_after: int) -> HttpResponse:
     response = render(
         request, "runs/share_rate_limited.html", {"retry_after": retry_after}, status=429
     )
@@ -182,8 +180,8 @@ def revoke_share(request: HttpRequest, code: str, share_code: str) -> HttpRespon
 @login_not_required
 @require_safe
 def public_share(request: HttpRequest, token: str) -> HttpResponse:
-    if shares.rate_limited(request, "page"):
-        return _public(_too_many(request))
+    if wait := shares.rate_limited(request, "page"):
+        return _public(_too_many(request, wait))
     link = shares.find_active_share(token)
     if link is None:
         return _public(_unavailable(request))
@@ -216,8 +214,8 @@ def public_share(request: HttpRequest, token: str) -> HttpResponse:
 @csp_replace({"frame-ancestors": [SELF]})
 def public_output(request: HttpRequest, token: str, position: int) -> HttpResponse:
     per_minute = settings.FLORASITE_SHARE_VIEWS_PER_MINUTE * FILE_REQUESTS_PER_PAGE_VIEW
-    if shares.rate_limited(request, "file", per_minute):
-        return _public(_too_many(request))
+    if wait := shares.rate_limited(request, "file", per_minute):
+        return _public(_too_many(request, wait))
     link = shares.find_active_share(token)
     if link is None:
         return _public(_unavailable(request))

@@ -105,7 +105,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     )
     s = Site(url=url, env=env)
     s.manage("migrate", "--noinput", "-v0")
-    s.manage("createcachetable")
     s.manage("collectstatic", "--noinput", "-v0")
     s.manage("setup_demo")
     for line in (var / "demo-credentials.txt").read_text().splitlines():

@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from results_helpers import CRITIQUE, IMAGE_URL, make_run, sandbox_downloads
 
+from florasite.models import RateLimitCounter
 from runs import shares
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus, ShareLink
 from sandbox.testing import FrozenClock
@@ -431,6 +432,16 @@ def test_the_public_page_is_rate_limited_per_client(client, run, bob, settings):
     other = Client(REMOTE_ADDR="203.0.113.9")
     assert other.get(f"/s/{token}").status_code == 200
     assert client.get("/s/" + "x" * 32).status_code == 429
+
+
+def test_share_views_are_counted_by_the_log_in_throttles_mechanism(client, run, bob, settings):
+    # Counted in the database with conditional UPDATEs (florasite.ratelimit), not with the
+    # cache's add+incr: a cache that keeps nothing changes nothing.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    settings.FLORASITE_SHARE_VIEWS_PER_MINUTE = 2
+    _, token = _share(run, bob)
+    assert [client.get(f"/s/{token}").status_code for _ in range(3)] == [200, 200, 429]
+    assert RateLimitCounter.objects.filter(key__startswith="share:page:").get().count == 2
 
 
 def test_behind_a_proxy_share_views_are_counted_per_forwarded_client(run, bob, settings):

@@ -300,17 +300,17 @@ def test_sync_all_enqueues_one_sync_per_connected_team(team_a, team_b):
 # -- the "Refresh from FLORA" button ---------------------------------------------------------
 
 
-def test_the_button_imports_and_returns_to_the_same_filtered_view(carol_client, team_a, flora):
+def test_the_button_imports_and_returns_to_the_same_filtered_view(bob_client, team_a, flora):
     start_flora_run(team_a)
 
-    response = carol_client.post(
+    response = bob_client.post(
         "/runs/sync", {"query": "status=completed&member=outside&before=abc"}
     )
 
     assert response.status_code == 302
     assert response["Location"] == "/runs/?status=completed&member=outside"
     assert Run.objects.filter(team=team_a, origin=RunOrigin.EXTERNAL).count() == 1
-    page = carol_client.get(response["Location"])
+    page = bob_client.get(response["Location"])
     assert "Imported 1 run started outside the dashboard." in page.content.decode()
 
 
@@ -339,6 +339,27 @@ def test_the_button_syncs_only_the_members_team(dave_client, team_a, team_b, flo
 
     assert Run.objects.filter(team=team_a).count() == 0
     assert Run.objects.filter(team=team_b).count() == 1
+
+
+def test_viewers_get_403_and_flora_is_not_called(carol_client, team_a, flora):
+    # Refreshing calls FLORA with the team's key: members and up, like starting a run.
+    start_flora_run(team_a)
+    flora.reset()
+
+    response = carol_client.post("/runs/sync")
+
+    assert response.status_code == 403
+    assert "Not allowed" in response.content.decode()
+    assert sum(flora.counts.values()) == 0
+    assert Run.objects.filter(team=team_a).count() == 0
+
+
+def test_the_button_is_shown_to_members_and_hidden_from_viewers(bob_client, carol_client, team_a):
+    assert 'action="/runs/sync"' in bob_client.get("/runs/").content.decode()
+    page = carol_client.get("/runs/")
+    assert page.status_code == 200
+    assert 'action="/runs/sync"' not in page.content.decode()
+    assert "Refresh from FLORA" not in page.content.decode()
 
 
 def test_the_button_rejects_get(bob_client):
