@@ -48,6 +48,7 @@ from django.db.models import F, Q, QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from florasite.net import host_address, is_public_ip
 from runs.models import OutputKeepStatus, Run, RunOutput
 
 __all__ = [
@@ -164,10 +165,6 @@ EXTENSIONS = {
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
 }
 
-# NAT64 (RFC 6052) embeds an IPv4 address in an IPv6 one: check the IPv4 part.
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
 # --- Errors ---------------------------------------------------------------------------------
 
 
@@ -197,19 +194,7 @@ def is_public_address(address: str) -> bool:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        elif ip in _NAT64:
-            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return ip.is_global and not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_reserved
-        or ip.is_multicast
-        or ip.is_unspecified
-    )
+    return is_public_ip(ip)
 
 
 def _default_port(scheme: str) -> int:
@@ -238,11 +223,10 @@ def public_addresses(host: str, port: int) -> list[str]:
     """
     if _is_sandbox_host(host, port):
         return [host]
-    try:
-        # A literal address is checked as it is; only names are resolved.
-        addresses = [str(ipaddress.ip_address(host.strip("[]").split("%", 1)[0]))]
-    except ValueError:
-        addresses = []
+    # A literal address (in any spelling the resolver reads: 127.1, 0x7f.0.0.1, 127.0.0.1.,
+    # localhost.) is checked as it is; only names are resolved.
+    literal = host_address(host)
+    addresses = [str(literal)] if literal is not None else []
     try:
         addresses = addresses or resolve_host(host, port)
     except (OSError, UnicodeError) as exc:

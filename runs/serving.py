@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
+from florasite.net import http_url
 from runs.archive import EXTENSIONS
 from runs.models import OutputKeepStatus, Run, RunOutput
 from teams.models import FloraConnection
@@ -385,7 +386,7 @@ def input_items(run: Run, *, public: bool = False) -> list[InputItem]:
             host = (parts.hostname or "").lower()
             if host and host in hidden_hosts:
                 items.append(InputItem(label, "hidden", _KIND_LABELS.get(kind, "File")))
-            elif parts.scheme == "https" and host:
+            elif parts.scheme == "https" and http_url(value):
                 items.append(InputItem(label, kind, value, url=value))
             elif public:
                 # Not an https link: a FLORA element id (accepts_element) is a FLORA id, and

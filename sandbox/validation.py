@@ -6,13 +6,13 @@ client can show each message beside the form field it belongs to.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from florasite.net import host_address, is_public_ip, normal_host
 from sandbox import catalog
 from sandbox.auth import ApiKey, Workspace, visible_workspace
 from sandbox.catalog import IMAGE, TEXT, VIDEO, Technique
@@ -182,14 +182,15 @@ def _validate_callback_url(raw: object, problems: list[dict[str, str]]) -> str:
     if len(raw) > MAX_URL:
         problems.append(_problem("callback_url", f"At most {MAX_URL} characters"))
         return ""
-    message = _callback_problem(raw)
+    message = callback_problem(raw)
     if message:
         problems.append(_problem("callback_url", message))
         return ""
     return raw
 
 
-def _callback_problem(url: str) -> str | None:
+def callback_problem(url: str) -> str | None:
+    """Why FLORA would refuse this callback_url, or None; also checked again at delivery."""
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
@@ -199,7 +200,7 @@ def _callback_problem(url: str) -> str | None:
     if not host or parts.scheme.lower() not in ("http", "https"):
         return "Expected an https:// URL"
     # Local development and tests may receive webhooks on this machine, over plain http.
-    if settings.FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS and host in LOCAL_HOSTS:
+    if is_local_callback(host):
         return None
     if parts.scheme.lower() != "https":
         return "Expected an https:// URL"
@@ -208,14 +209,23 @@ def _callback_problem(url: str) -> str | None:
     return None
 
 
+def is_local_callback(host: str) -> bool:
+    """The one exception to the rules: webhooks to this machine, when the setting allows.
+
+    Only the plain spellings count (127.0.0.1, localhost, ::1): local development and the
+    tests configure exactly those, and `127.1` or `localhost.` must not slip through.
+    """
+    return settings.FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS and host.lower() in LOCAL_HOSTS
+
+
 def _is_internal(host: str) -> bool:
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+    address = host_address(host)
+    if address is not None:
+        return not is_public_ip(address)
+    name = normal_host(host)
+    if name.endswith((".local", ".internal")):
         return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return "." not in host  # a bare name only resolves inside a private network
-    return not address.is_global
+    return "." not in name  # a bare name only resolves inside a private network
 
 
 def _validate_idempotency_key(

@@ -192,7 +192,11 @@ def workspace_choices(connection: FloraConnection, selected: str) -> list[Worksp
 
 
 def is_valid_technique_id(technique_id: str) -> bool:
-    return bool(_TECHNIQUE_ID.match(technique_id))
+    """Whether the dashboard can use this id in its URLs (FLORA's answers may hold any string).
+
+    fullmatch: `$` would also accept a trailing newline.
+    """
+    return bool(_TECHNIQUE_ID.fullmatch(technique_id))
 
 
 # -- errors -------------------------------------------------------------------------------
@@ -318,6 +322,7 @@ def catalog_page(
             {
                 _cache_key(connection, "technique", t.technique_id): _technique_entry(t, now)
                 for t in page.items
+                if is_valid_technique_id(t.technique_id)
             },
             settings.FLORA_CATALOG_TTL,
         )

@@ -61,10 +61,14 @@ def _card(technique: Technique, workspace_id: str) -> dict[str, object]:
     def kinds(items: list) -> list[str]:
         return list(dict.fromkeys(io.type for io in items))
 
-    url = reverse("techniques:detail", args=[technique.technique_id])
+    # FLORA's ids are any string: one no URL can carry gets a card without a link, not a 500.
+    url = ""
+    if services.is_valid_technique_id(technique.technique_id):
+        path = reverse("techniques:detail", args=[technique.technique_id])
+        url = f"{path}?{urlencode({'workspace': workspace_id})}"
     return {
         "technique": technique,
-        "url": f"{url}?{urlencode({'workspace': workspace_id})}",
+        "url": url,
         "takes": kinds(technique.inputs),
         "makes": kinds(technique.outputs),
     }

@@ -4,7 +4,13 @@ from decimal import Decimal
 
 import pytest
 
-from florasite.templatetags.florasite import duration, media_label, price_per_run, usd
+from florasite.templatetags.florasite import (
+    duration,
+    media_label,
+    price_per_run,
+    safe_http_url,
+    usd,
+)
 
 
 @pytest.mark.parametrize(
@@ -47,3 +53,35 @@ def test_duration(seconds, expected):
 def test_media_label():
     assert media_label("imageUrl") == "Image"
     assert media_label("somethingNew") == "somethingNew"
+
+
+@pytest.mark.parametrize(
+    "url", ["https://cdn.example/a.png", "http://cdn.example/a.png?x=1", "HTTPS://CDN.example/a"]
+)
+def test_safe_http_url_keeps_http_links(url):
+    assert safe_http_url(url) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        " JavaScript:alert(1)",
+        "java\tscript:alert(1)",
+        "java\nscript:alert(1)",
+        "\x00javascript:alert(1)",
+        "https://cdn.example/a.png ",
+        "data:image/png;base64,AAAA",
+        "file:///etc/passwd",
+        "ftp://cdn.example/a.png",
+        "//cdn.example/a.png",
+        "/relative",
+        "https:a.png",
+        "https://[::1/",
+        "",
+        None,
+        42,
+    ],
+)
+def test_safe_http_url_refuses_everything_else(url):
+    assert safe_http_url(url) == ""

@@ -8,6 +8,8 @@ from typing import Any
 
 from django import template
 
+from florasite.net import http_url
+
 register = template.Library()
 
 
@@ -76,3 +78,9 @@ def media_label(media_type: Any) -> str:
 @register.filter
 def isoformat(value: datetime | None) -> str:
     return value.isoformat() if isinstance(value, datetime) else ""
+
+
+@register.filter
+def safe_http_url(value: Any) -> str:
+    """For every href/src built from a URL FLORA sent: the URL if http(s), else ""."""
+    return http_url(value)

@@ -16,6 +16,7 @@ from django.utils.timesince import timesince
 from runs.models import RunStatus
 from runs.serving import OutputItem, member_items
 from teams.permissions import can_start_runs
+from techniques.services import is_valid_technique_id
 
 register = template.Library()
 
@@ -93,6 +94,9 @@ def run_failure(run: Any) -> dict[str, str]:
 @register.simple_tag(takes_context=True)
 def may_run_again(context: template.Context) -> bool:
     request = context.get("request")
+    run = context.get("run")
+    if run is None or not is_valid_technique_id(run.technique_id):
+        return False
     return can_start_runs(getattr(request, "membership", None))
 
 

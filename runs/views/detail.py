@@ -9,7 +9,7 @@ from csp.constants import SELF
 from csp.decorators import csp_replace
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_safe
@@ -26,6 +26,7 @@ from runs.serving import (
 )
 from runs.views.shares import shares_context
 from teams.permissions import can_start_runs
+from techniques.services import is_valid_technique_id
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
@@ -47,10 +48,10 @@ def _timings(run: Run) -> dict[str, float | None]:
 
 
 def _technique_url(run: Run) -> str:
-    try:
-        return reverse("techniques:detail", args=[run.technique_id])
-    except NoReverseMatch:
+    # A run started outside the dashboard carries whatever id FLORA gave its technique.
+    if not is_valid_technique_id(run.technique_id):
         return ""
+    return reverse("techniques:detail", args=[run.technique_id])
 
 
 def _started_by(run: Run) -> str:
@@ -70,7 +71,7 @@ def detail_context(request: HttpRequest, run: Run) -> dict[str, Any]:
         "started_by": _started_by(run),
         "timings": _timings(run),
         "inputs": input_items(run),
-        "can_run_again": can_start_runs(membership),
+        "can_run_again": can_start_runs(membership) and is_valid_technique_id(run.technique_id),
         **shares_context(run, membership),
     }
 

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
+from florasite.net import http_url
 from runs.models import (
     IN_FLIGHT_STATUSES,
     OutputKeepStatus,
@@ -262,7 +263,7 @@ def attach_thumbs(runs: list[Run]) -> None:
         position, source_url = first
         if (run.pk, position) in kept:
             run.thumb = Thumb(reverse("runs:output", args=[run.code, position]), kept=True)
-        elif source_url.startswith(("https://", "http://")):
+        elif http_url(source_url):
             run.thumb = Thumb(source_url, kept=False)
         else:
             run.thumb = None

@@ -158,6 +158,14 @@ def start_run(request: HttpRequest, technique_id: str) -> HttpResponse:
 def run_again(request: HttpRequest, code: str) -> HttpResponse:
     """The technique page, its form filled in with this run's inputs."""
     run = get_run_for_member(request, code)
+    if not services.is_valid_technique_id(run.technique_id):
+        # Only a run started outside the dashboard can carry such an id (FLORA's, verbatim).
+        messages.error(
+            request,
+            f"This run cannot be run again from the dashboard: FLORA gave its technique an id "
+            f"the dashboard cannot use. Start a new run of {run.technique_name} from FLORA.",
+        )
+        return redirect("runs:detail", code=run.code)
     params = {"again": run.code}
     try:
         connection = get_connection(run.team)

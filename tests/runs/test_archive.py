@@ -188,6 +188,33 @@ def test_it_refuses_unsafe_urls_without_fetching(team_a, bob, public_dns, url, m
     assert "secret" not in output.last_error
 
 
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.1",
+        "0177.0.0.1",
+        "0x7f.0.0.1",
+        "0x7f000001",
+        "2130706433",
+        "127.0.0.1.",
+        "10.0.0.1.",
+        "012.0.0.1",
+        "169.254.169.254.",
+        "localhost",
+        "localhost.",
+        "LOCALHOST",
+        "files.localhost",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+        "[0:0:0:0:0:0:0:1]",
+    ],
+)
+def test_internal_hosts_are_refused_in_every_spelling(public_dns, host):
+    """Whatever a DNS server would answer for them (here: a public address)."""
+    with pytest.raises(archive.RefusedDownload, match="private or reserved"):
+        archive.check_url(f"https://{host}/still.png")
+
+
 def test_plain_http_is_allowed_only_for_the_sandbox_origin(settings):
     settings.FLORA_SANDBOX_ENABLED = True
     settings.PUBLIC_BASE_URL = "http://127.0.0.1:8033"

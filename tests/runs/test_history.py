@@ -386,3 +386,13 @@ def test_run_codes_never_start_with_a_sign_that_spreadsheets_read_as_a_formula(m
     codes = iter(["-2tHDn5V-eo4", "_abcdefghijk", "A2tHDn5V-eo4"])
     monkeypatch.setattr(models.secrets, "token_urlsafe", lambda n: next(codes))
     assert models.new_run_code() == "A2tHDn5V-eo4"
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", " https://cdn.example/1.png", "data:image/png;base64,AAAA"]
+)
+def test_a_thumbnail_is_only_an_http_link(bob_client, team_a, bob, url):
+    plain_run(team_a, bob, outputs_raw=[{"output_id": "card", "type": "imageUrl", "url": url}])
+    body = bob_client.get("/runs/").content.decode()
+    assert 'class="thumb"' not in body
+    assert url.strip() not in body

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.utils import timezone
 from results_helpers import CRITIQUE, TAROT, UGC, make_run, sandbox_downloads
 
@@ -307,3 +307,59 @@ def test_after_the_run_ends_on_an_open_page_the_side_column_refreshes_once(bob_c
     # A page opened after the run ended never reloads its aside.
     page = bob_client.get(f"/runs/{pending_run.code}/").content.decode()
     assert "part=aside" not in page and "stale=1" not in page
+
+
+# --- FLORA's links ------------------------------------------------------------------------------
+
+UNSAFE_URLS = [
+    "javascript:alert(1)",
+    "JAVASCRIPT:alert(1)",
+    " JavaScript:alert(1)",
+    "java\tscript:alert(1)",
+    "\x01javascript:alert(1)",
+    "javascript\n:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "file:///etc/passwd",
+    "vbscript:msgbox(1)",
+    "ftp://files.example/still.png",
+    "https:still.png",  # no host
+]
+
+
+def _link_schemes(html: str) -> list[str]:
+    """The scheme of every href/src, read as a browser reads it (tabs and newlines removed,
+    leading control characters and spaces stripped); "" for a relative URL."""
+    import re
+    from html import unescape
+
+    schemes = []
+    for value in re.findall(r'\b(?:href|src)="([^"]*)"', html):
+        value = re.sub(r"[\t\n\r]", "", unescape(value)).lstrip("".join(map(chr, range(33))))
+        match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", value)
+        schemes.append(match.group(1).lower() if match else "")
+    return schemes
+
+
+@pytest.mark.parametrize("keep_status", [OutputKeepStatus.PENDING, OutputKeepStatus.FAILED])
+@pytest.mark.parametrize("url", UNSAFE_URLS)
+def test_flora_links_other_than_http_are_shown_as_text(bob_client, pending_run, keep_status, url):
+    RunOutput.objects.filter(run=pending_run).update(source_url=url, keep_status=keep_status)
+    for path in (f"/runs/{pending_run.code}/", f"/runs/{pending_run.code}/?part=outputs"):
+        html = bob_client.get(path, headers={"HX-Request": "true"} if "part" in path else {})
+        html = html.content.decode()
+        assert set(_link_schemes(html)) <= {"", "http", "https"}, url
+        assert "not linked" in html
+    # The public share page never shows FLORA's URLs at all.
+    from runs.shares import create_share
+
+    token = create_share(pending_run, created_by=None, hide_inputs=False, expires="never").token
+    html = Client().get(f"/s/{token}").content.decode()
+    assert set(_link_schemes(html)) <= {"", "http", "https"}
+    assert "alert(1)" not in html
+
+
+def test_http_flora_links_are_still_linked(bob_client, pending_run):
+    RunOutput.objects.filter(run=pending_run).update(source_url="HTTP://cdn.example/still.png")
+    html = bob_client.get(f"/runs/{pending_run.code}/").content.decode()
+    assert 'href="HTTP://cdn.example/still.png"' in html
+    assert "not linked" not in html

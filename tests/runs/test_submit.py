@@ -643,3 +643,27 @@ def test_the_response_never_echoes_the_api_key(bob_client, upstream):
     for page in (response, follow):
         assert "sk_sandbox_demo" not in page.content.decode()
     assert "sk_sandbox" not in json.dumps(Run.objects.get().inputs)
+
+
+@pytest.mark.parametrize("technique_id", ["", "tech_a/b", "tech x", "tech_x\n", "..", "tech_é"])
+def test_run_again_of_a_run_with_an_unusable_technique_id_says_so(
+    bob_client, team_a, upstream, technique_id
+):
+    run = Run.objects.create(
+        team=team_a,
+        technique_id=technique_id,
+        technique_name="Odd One",
+        origin="external",
+        status=RunStatus.FAILED,
+        error_code="provider_error",
+    )
+    page = bob_client.get(f"/runs/{run.code}/")
+    assert page.status_code == 200
+    assert "/again" not in html_of(page)  # no button that cannot work
+
+    response = bob_client.get(f"/runs/{run.code}/again")
+    assert response.status_code == 302
+    assert response["Location"] == f"/runs/{run.code}/"
+    html = html_of(bob_client.get(response["Location"]))
+    assert "cannot be run again from the dashboard" in html
+    assert upstream.calls() == 0

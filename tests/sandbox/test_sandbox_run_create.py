@@ -276,6 +276,48 @@ def test_local_http_callbacks_need_the_setting(api, settings):
     assert _fields(response)["callback_url"] == "Expected an https:// URL"
 
 
+# Loopback and private hosts in the spellings resolvers (and browsers) also accept.
+INTERNAL_SPELLINGS = [
+    "https://127.1/hook",
+    "https://0177.0.0.1/hook",
+    "https://0x7f.0.0.1/hook",
+    "https://0x7f000001/hook",
+    "https://2130706433/hook",
+    "https://127.0.0.1./hook",
+    "https://10.0.0.1./hook",
+    "https://012.0.0.1/hook",
+    "https://169.254.169.254./latest",
+    "https://localhost./hook",
+    "https://app.localhost/hook",
+    "https://app.localhost./hook",
+    "https://[::ffff:127.0.0.1]/hook",
+    "https://[::ffff:7f00:1]/hook",
+    "https://[0:0:0:0:0:0:0:1]/hook",
+    "https://[fe80::1%25eth0]/hook",
+    "https://intranet./hook",
+    # The local-http allowance is for the plain spellings only.
+    "http://127.1:8000/hook",
+    "http://localhost.:8000/hook",
+    "http://0x7f.0.0.1:8000/hook",
+]
+
+
+@pytest.mark.parametrize("allow_local_http", [True, False])
+@pytest.mark.parametrize("url", INTERNAL_SPELLINGS)
+def test_it_rejects_internal_hosts_in_every_spelling(api, settings, url, allow_local_http):
+    settings.FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS = allow_local_http
+    assert "callback_url" in _fields(api.start_run(callback_url=url))
+    assert SandboxRun.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://1.1.1.1/hook", "https://0x01.0x01.0x01.0x01/hook", "https://hooks.example.com./"],
+)
+def test_public_hosts_in_other_spellings_are_still_accepted(api, url):
+    assert api.start_run(callback_url=url).status_code == 201
+
+
 def test_extra_fields_are_tolerated(api):
     assert api.start_run(metadata={"team": "a"}).status_code == 201
 

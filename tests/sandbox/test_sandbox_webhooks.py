@@ -195,3 +195,102 @@ def test_the_task_wraps_deliver(api, clock, receiver):
     clock.advance_past(run.run_id)
 
     assert webhooks.deliver_task.call(run.run_id) == "delivered"
+
+
+# --- Where deliveries may go ------------------------------------------------------------------
+
+PUBLIC_IP = "93.184.216.34"
+
+
+@pytest.fixture
+def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every TCP connection the delivery attempts (none is made: there is no network)."""
+    import httpcore
+
+    attempts: list[tuple[str, int]] = []
+
+    def fake_connect(self, host, port, *args, **kwargs):
+        attempts.append((host, port))
+        raise httpcore.ConnectError("no network in tests")
+
+    monkeypatch.setattr(httpcore.SyncBackend, "connect_tcp", fake_connect)
+    return attempts
+
+
+def _with_callback(run: SandboxRun, url: str) -> SandboxRun:
+    """As if the run had been created before the callback rules were tightened."""
+    SandboxRun.objects.filter(pk=run.pk).update(callback_url=url)
+    run.refresh_from_db()
+    return run
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.1/flora",
+        "https://0x7f.0.0.1/flora",
+        "https://2130706433/flora",
+        "https://127.0.0.1./flora",
+        "https://10.0.0.1./flora",
+        "https://localhost./flora",
+        "https://[::ffff:127.0.0.1]/flora",
+    ],
+)
+def test_a_stored_internal_callback_is_never_delivered(
+    api, clock, receiver, connections, task_results, url
+):
+    route = receiver.route()
+    run = _with_callback(_run(api, clock), url)
+    clock.advance_past(run.run_id)
+
+    assert webhooks.deliver(run.run_id) == "refused"
+
+    assert not route.called and connections == []
+    delivery = SandboxWebhookDelivery.objects.get(run=run)
+    assert "private or internal" in delivery.last_error
+    assert task_results == []  # not retried: the answer would be the same
+
+
+def test_a_name_that_resolves_to_a_private_address_is_not_delivered(
+    api, clock, connections, monkeypatch
+):
+    monkeypatch.setattr(webhooks, "resolve_host", lambda host, port: [PUBLIC_IP, "10.0.0.7"])
+    run = _run(api, clock)
+    clock.advance_past(run.run_id)
+
+    assert webhooks.deliver(run.run_id) == "refused"
+
+    assert connections == []
+    delivery = SandboxWebhookDelivery.objects.get(run=run)
+    assert delivery.last_error == (
+        "Callback host hooks.example.com resolves to a private or internal address"
+    )
+
+
+def test_a_delivery_connects_to_the_address_it_checked(api, clock, connections, monkeypatch):
+    answers = iter([[PUBLIC_IP], ["127.0.0.1"]])
+    monkeypatch.setattr(webhooks, "resolve_host", lambda host, port: next(answers))
+    run = _run(api, clock)
+    clock.advance_past(run.run_id)
+
+    assert webhooks.deliver(run.run_id) == "retry_scheduled"
+    assert connections == [(PUBLIC_IP, 443)]
+    # The name now points at loopback (DNS rebinding): refused before any connection.
+    clock.advance(20)
+    assert webhooks.deliver(run.run_id) == "refused"
+    assert connections == [(PUBLIC_IP, 443)]
+
+
+def test_local_http_callbacks_are_delivered_only_with_the_setting(
+    api, clock, connections, settings
+):
+    run = _with_callback(_run(api, clock), "http://localhost:8031/hooks/flora/x")
+    clock.advance_past(run.run_id)
+
+    assert webhooks.deliver(run.run_id) == "retry_scheduled"
+    assert connections == [("localhost", 8031)]
+
+    settings.FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS = False
+    clock.advance(20)
+    assert webhooks.deliver(run.run_id) == "refused"
+    assert connections == [("localhost", 8031)]

@@ -520,3 +520,67 @@ def test_a_hanging_flora_costs_one_short_workspace_lookup_not_a_request_timeout(
     lookups = [r for r in upstream.requests if r.url.path.endswith("/workspaces")]
     assert len(lookups) == 1 and sleeps == []
     assert lookups[0].extensions["timeout"]["read"] <= 5
+
+
+# -- odd technique ids ----------------------------------------------------------------------
+
+# Ids a URL cannot carry (empty, with "/"), or that the technique page refuses anyway.
+ODD_IDS = ["", "tech_a/b", "tech x", "tech_x\n", "tech_" + "x" * 300]
+
+
+def _odd_catalog() -> dict:
+    def technique(technique_id: str, name: str) -> dict:
+        return {
+            "technique_id": technique_id,
+            "name": name,
+            "run_cost": 0.1,
+            "inputs": [],
+            "outputs": [],
+        }
+
+    return {
+        "techniques": [
+            technique("tech_fine", "Fine"),
+            *(technique(tid, f"Odd {n}") for n, tid in enumerate(ODD_IDS)),
+        ],
+        "meta": {"next_cursor": None},
+    }
+
+
+def _cards(html: str) -> list[str]:
+    return re.findall(r"<article class=\"card technique-card\">.*?</article>", html, re.S)
+
+
+def test_techniques_with_unusable_ids_are_shown_without_a_link(bob_client, upstream):
+    upstream.respond(_odd_catalog(), path=TECHNIQUES_PATH, times=1)
+    response = bob_client.get(LIST)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert _names(html) == ["Fine"] + [f"Odd {n}" for n in range(len(ODD_IDS))]
+    fine, *odd = _cards(html)
+    assert 'href="/techniques/tech_fine/?workspace=ws_demo"' in fine
+    assert len(odd) == len(ODD_IDS)
+    for card in odd:
+        assert "href=" not in card
+        assert "Its id from FLORA is not usable, so it cannot be opened here." in card
+    # The htmx fragment (served from the cache) too.
+    fragment = bob_client.get(LIST, headers=HX)
+    assert fragment.status_code == 200
+    assert len(_cards(fragment.content.decode())) == len(ODD_IDS) + 1
+
+
+def test_an_odd_answer_is_never_a_cached_500(bob_client, upstream):
+    upstream.respond(_odd_catalog(), path=TECHNIQUES_PATH, times=1)
+    assert bob_client.get(LIST).status_code == 200
+    # The cached answer renders as well as the fresh one did.
+    assert bob_client.get(LIST).status_code == 200
+    assert upstream.calls(path=TECHNIQUES_PATH) == 1
+
+
+def test_a_flora_error_is_never_cached(bob_client, upstream):
+    upstream.fail(503, "service_unavailable", path=TECHNIQUES_PATH, times=1)
+    assert bob_client.get(LIST).status_code == 503
+    response = bob_client.get(LIST)
+    assert response.status_code == 200
+    assert _names(response.content.decode()) == _expected(WS_DEMO)[:12]
+    assert upstream.calls(path=TECHNIQUES_PATH) == 2
