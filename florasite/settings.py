@@ -67,6 +67,11 @@ FLORA_SANDBOX_ENABLED = env_bool("FLORA_SANDBOX_ENABLED", False)
 FLORA_SANDBOX_SPEEDUP = env_float("FLORA_SANDBOX_SPEEDUP", 1.0, minimum=0.001)
 FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS = env_bool("FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS", False)
 FLORA_CATALOG_TTL = env_int("FLORA_CATALOG_TTL", 300, minimum=0)
+# A FLORA call made while a person waits ends within FLORA_PAGE_DEADLINE seconds (connect to
+# last byte); at most FLORA_PAGE_CALLS_PER_TEAM of one team's such calls wait at once in one
+# web process (teams.upstream), so a slow FLORA holds only that many threads.
+FLORA_PAGE_DEADLINE = env_float("FLORA_PAGE_DEADLINE", 8.0, minimum=0.1)
+FLORA_PAGE_CALLS_PER_TEAM = env_int("FLORA_PAGE_CALLS_PER_TEAM", 2, minimum=1)
 HEALTHZ_MAX_HEARTBEAT_AGE = env_int("HEALTHZ_MAX_HEARTBEAT_AGE", 60, minimum=1)
 # Runs still unfinished this many seconds after they started are flagged stale (shown in the
 # UI) and asked about every 10 minutes instead of every few seconds.

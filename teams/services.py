@@ -3,8 +3,8 @@
     client = flora_client(request.team)    # NoConnection when the team is not set up
     page = client.techniques.list(...)
 
-Two kinds of client: `interactive_client` for calls a person waits for (one attempt, an
-8 s deadline, at most PAGE_CALLS_PER_TEAM in flight per team and process) and `flora_client`
+Two kinds of client: `interactive_client` for calls a person waits for (one attempt within
+FLORA_PAGE_DEADLINE, at most FLORA_PAGE_CALLS_PER_TEAM in flight per team and process) and `flora_client`
 for the worker (retries, a longer deadline). Both go through the team's breaker
 (teams.upstream), so one team's slow FLORA never holds threads other teams need.
 
@@ -19,6 +19,7 @@ import threading
 from typing import TYPE_CHECKING
 
 import httpx
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -57,8 +58,7 @@ logger = logging.getLogger(__name__)
 # Per network operation (connect, each read); the deadlines bound whole calls.
 FLORA_TIMEOUT = 30.0
 FLORA_MAX_RETRIES = 2
-# A whole call, retries included: while a person waits, and in the worker.
-PAGE_DEADLINE = 8.0
+# A whole call, retries included, in the worker (FLORA_PAGE_DEADLINE while a person waits).
 WORKER_DEADLINE = 45.0
 
 _http_client: httpx.Client | None = None
@@ -123,7 +123,7 @@ def _client_for(connection: FloraConnection, *, interactive: bool = False) -> Fl
         base_url=connection.base_url,
         timeout=FLORA_TIMEOUT,
         max_retries=0 if interactive else FLORA_MAX_RETRIES,
-        deadline=PAGE_DEADLINE if interactive else WORKER_DEADLINE,
+        deadline=settings.FLORA_PAGE_DEADLINE if interactive else WORKER_DEADLINE,
         gate=guard.page_call if interactive else guard.background_call,
         http_client=get_http_client(),
     )
@@ -139,7 +139,7 @@ def flora_client(team: Team) -> Flora:
 
 @sensitive_variables()
 def interactive_client(team: Team) -> Flora:
-    """A client for calls made while a person waits: one attempt within PAGE_DEADLINE, and
+    """A client for calls made while a person waits: one attempt within FLORA_PAGE_DEADLINE, and
     only a few at a time per team (teams.upstream); raises as flora_client does.
 
     A failed catalog read falls back to the cached copy, and a create whose answer is lost

@@ -2,7 +2,7 @@
 
 Every FLORA call made for a team passes through that team's guard (the client's `gate`):
 
-- a **bulkhead** for calls made while a person waits: at most PAGE_CALLS_PER_TEAM of one
+- a **bulkhead** for calls made while a person waits: at most FLORA_PAGE_CALLS_PER_TEAM of one
   team's calls are in flight in one process; one more is refused at once instead of taking
   a web thread too. A FLORA that drips its answers can then hold at most that many threads
   per process (each for at most its deadline), and the others keep serving every other team,
@@ -26,19 +26,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+from django.conf import settings
 
 from flora import RequestNotSent
 
 __all__ = [
     "BREAKER_SECONDS",
     "BREAKER_THRESHOLD",
-    "PAGE_CALLS_PER_TEAM",
     "TeamGuard",
     "guard_for",
     "reset",
 ]
 
-PAGE_CALLS_PER_TEAM = 2
 BREAKER_THRESHOLD = 2
 BREAKER_SECONDS = 15.0
 COSTLY_TIMEOUT = 1.0
@@ -59,7 +58,7 @@ class TeamGuard:
         """For a call a person waits for: the breaker, then a bulkhead slot."""
         self._check_breaker()
         with self._lock:
-            if self._page_calls >= PAGE_CALLS_PER_TEAM:
+            if self._page_calls >= settings.FLORA_PAGE_CALLS_PER_TEAM:
                 raise RequestNotSent(
                     "Other requests of this team are still waiting for FLORA's answer; "
                     "nothing was sent. Try again in a moment."

@@ -123,7 +123,9 @@ def real_http(monkeypatch, hostile):
             mounts={"http://testserver": sandbox, "all://": services.new_http_client()._transport},
         )
         monkeypatch.setattr("teams.services.get_http_client", lambda: client)
-        monkeypatch.setattr("teams.services.PAGE_DEADLINE", 1.0)
+        from django.conf import settings
+
+        monkeypatch.setattr(settings, "FLORA_PAGE_DEADLINE", 1.0)
         yield client
 
 
