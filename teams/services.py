@@ -4,8 +4,8 @@
     page = client.techniques.list(...)
 
 Two kinds of client: `interactive_client` for calls a person waits for (one attempt within
-FLORA_PAGE_DEADLINE, at most FLORA_PAGE_CALLS_PER_TEAM in flight per team and process) and `flora_client`
-for the worker (retries, a longer deadline). Both go through the team's breaker
+FLORA_PAGE_DEADLINE, at most FLORA_PAGE_CALLS_PER_TEAM in flight per team and process) and
+`flora_client` for the worker (retries, a longer deadline). Both go through the team's breaker
 (teams.upstream), so one team's slow FLORA never holds threads other teams need.
 
 Secrets are decrypted here only, at the moment a client is built; they are never
@@ -139,8 +139,8 @@ def flora_client(team: Team) -> Flora:
 
 @sensitive_variables()
 def interactive_client(team: Team) -> Flora:
-    """A client for calls made while a person waits: one attempt within FLORA_PAGE_DEADLINE, and
-    only a few at a time per team (teams.upstream); raises as flora_client does.
+    """A client for calls made while a person waits: one attempt within FLORA_PAGE_DEADLINE,
+    and only a few at a time per team (teams.upstream); raises as flora_client does.
 
     A failed catalog read falls back to the cached copy, and a create whose answer is lost
     is reconciled in the background, so the request thread never sleeps through backoffs.
