@@ -173,6 +173,7 @@ def session_cookies(team: Any, n: int, role: str = "member") -> list[str]:
         SESSION_KEY,
         get_user_model,
     )
+    from django.conf import settings
     from django.contrib.sessions.backends.db import SessionStore
 
     from teams.models import Membership
@@ -183,7 +184,7 @@ def session_cookies(team: Any, n: int, role: str = "member") -> list[str]:
         Membership.objects.create(user=user, team=team, role=role)
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         keys.append(session.session_key)

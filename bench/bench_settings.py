@@ -9,3 +9,13 @@ from __future__ import annotations
 from florasite.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench_urls"
+
+import os  # noqa: E402
+
+if os.environ.get("BENCH_NO_GUARDS"):
+    # bench/hostile_flora.py's unguarded round: no per-team bulkhead, no breaker (the
+    # deadline stays), to show what the guards are for.
+    import teams.upstream  # noqa: E402
+
+    FLORA_PAGE_CALLS_PER_TEAM = 1_000_000
+    teams.upstream.BREAKER_THRESHOLD = 1_000_000
