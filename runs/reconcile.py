@@ -53,7 +53,7 @@ from flora import (
 )
 from runs.callbacks import callback_url_for
 from runs.models import Run, RunStatus
-from runs.state import apply_remote, technique_key
+from runs.state import apply_remote, fits, technique_key
 from runs.submit import (
     Refusal,
     create_remote,
@@ -175,6 +175,8 @@ def _find_in_history(client: Flora, run: Run, submitted: datetime) -> RunListIte
                 continue
             if allowed and item.workspace_id not in allowed:
                 continue
+            if not fits(Run, "flora_run_id", item.run_id):
+                continue  # an id no row can hold could never be linked
             candidates.append(item)
         if older_than_window or number >= MAX_HISTORY_PAGES:
             break

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -59,28 +60,84 @@ def technique_key(technique_id: str) -> str:
     return technique_id.removeprefix("tech_")
 
 
+# What FLORA says is written to columns of fixed size (runs.models): values that do not fit
+# are made to fit here, in the one place they are written, so every row can be read back and
+# shown. (PostgreSQL refuses a value too long or too large for its column; SQLite stores it,
+# and then Django cannot read the decimal back.)
+MAX_AMOUNT = Decimal("999999.9999")  # DecimalField(max_digits=10, decimal_places=4)
+# No run starts or ends after 1 January 3000: a later timestamp is garbage (and one near
+# datetime's limit would overflow as soon as it is shown in a local time zone).
+MAX_TIMESTAMP = 32_503_680_000.0
+
+
 def to_datetime(value: Any) -> datetime | None:
-    """FLORA timestamps are unix seconds (some sources use milliseconds)."""
+    """FLORA timestamps are unix seconds (some sources use milliseconds); None for a value
+    that is no moment in a run's life (NaN, negative, centuries away)."""
     if value is None or isinstance(value, bool):
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    if number <= 0:
+    if not math.isfinite(number) or number <= 0:
         return None
     if number > 1e12:
         number /= 1000
+    if number > MAX_TIMESTAMP:
+        return None
     return datetime.fromtimestamp(number, tz=UTC)
 
 
 def to_decimal(value: Any) -> Decimal | None:
+    """An amount of money as the cost columns hold it; None for anything that is not one
+    (NaN, Infinity, negative, or more than a column holds)."""
     if value is None or isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value)).quantize(Decimal("0.0001"))
+        amount = Decimal(str(value)).quantize(Decimal("0.0001"))
     except (InvalidOperation, ValueError):
         return None
+    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+        return None
+    return amount
+
+
+def to_progress(value: Any) -> float | None:
+    """FLORA's progress (0..1 or 0..100) clamped into 0..100; None when it is no number."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf if value > 0 else 0.0
+    if math.isnan(number):
+        return None
+    return max(0.0, min(100.0, number))
+
+
+def _max_length(model: type[Run] | type[RunOutput], name: str) -> int:
+    return model._meta.get_field(name).max_length  # type: ignore[union-attr, return-value]
+
+
+def clip(model: type[Run] | type[RunOutput], name: str, value: Any) -> str:
+    """A text cut to its column's length (error codes, names: a shortened one still reads)."""
+    return str(value or "")[: _max_length(model, name)]
+
+
+def fits(model: type[Run] | type[RunOutput], name: str, value: Any) -> bool:
+    """Whether an identifier fits its column. A shortened id would name something else, so
+    one that does not fit is not stored at all (the caller says so in the log)."""
+    return len(str(value)) <= _max_length(model, name)
+
+
+def output_id(value: str) -> str:
+    """FLORA's output id as stored: one too long for the column is cut and given a short hash
+    of the whole, so it stays the same on every answer and unique within its run."""
+    limit = _max_length(RunOutput, "output_id")
+    if len(value) <= limit:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{value[: limit - 13]}~{digest}"
 
 
 def _get(remote: Any, name: str) -> Any:
@@ -101,29 +158,48 @@ def apply_remote(
     new_status = _flora_status(run, _get(remote, "status"))
     was_terminal = run.status in TERMINAL_STATUSES
 
-    flora_id = _get(remote, "run_id") or _get(remote, "technique_run_id")
-    if flora_id and not run.flora_run_id:
-        run.flora_run_id = str(flora_id)
-    for name in ("workspace_id", "project_id", "poll_url"):
-        value = _get(remote, name)
-        if value and not getattr(run, name):
-            setattr(run, name, str(value))
+    ids = {
+        "flora_run_id": _get(remote, "run_id") or _get(remote, "technique_run_id"),
+        "workspace_id": _get(remote, "workspace_id"),
+        "project_id": _get(remote, "project_id"),
+        "poll_url": _get(remote, "poll_url"),
+    }
+    for column, value in ids.items():
+        if not value or getattr(run, column):
+            continue
+        if fits(Run, column, value):
+            setattr(run, column, str(value))
+        else:
+            logger.warning(
+                "Run %s: FLORA's %s is %d characters long, more than the row holds; not kept",
+                run.code,
+                column.removeprefix("flora_"),
+                len(str(value)),
+            )
     run.flora_created_at = run.flora_created_at or to_datetime(_get(remote, "created_at"))
     if request_id:
-        run.last_request_id = request_id
+        run.last_request_id = clip(Run, "last_request_id", request_id)
 
     if not was_terminal and _RANK[new_status] >= _RANK[RunStatus(run.status)]:
         run.status = new_status
-        progress = _get(remote, "progress")
-        if isinstance(progress, int | float) and not isinstance(progress, bool):
-            run.progress = max(run.progress, float(progress))
+        progress = to_progress(_get(remote, "progress"))
+        if progress is not None:
+            run.progress = max(_stored_progress(run), progress)
         run.started_at = to_datetime(_get(remote, "started_at")) or run.started_at
         if new_status in TERMINAL_STATUSES:
             run.completed_at = to_datetime(_get(remote, "completed_at")) or now
-            run.charged_cost = to_decimal(_get(remote, "charged_cost"))
+            cost = _get(remote, "charged_cost")
+            run.charged_cost = to_decimal(cost)
+            if run.charged_cost is None and cost is not None:
+                logger.warning(
+                    "Run %s: FLORA reported a charged cost of %.40r, which is no amount the "
+                    "dashboard records; shown as unknown",
+                    run.code,
+                    cost,
+                )
             if run.charged_cost is None and new_status == RunStatus.FAILED:
                 run.charged_cost = Decimal("0")
-            run.error_code = str(_get(remote, "error_code") or "")
+            run.error_code = clip(Run, "error_code", _get(remote, "error_code"))
             run.error_message = str(_get(remote, "error_message") or "")
         outputs = _get(remote, "outputs")
         if outputs:
@@ -150,10 +226,15 @@ def _flora_status(run: Run, value: Any) -> RunStatus:
     return RunStatus(run.status) if run.status in FLORA_STATUSES else RunStatus.PENDING
 
 
+def _stored_progress(run: Run) -> float:
+    # A row written before progress was clamped may hold NaN or Infinity.
+    return run.progress if math.isfinite(run.progress) else 0.0
+
+
 def _output_dict(output: Any) -> dict[str, str]:
     return {
-        "output_id": str(_get(output, "output_id") or ""),
-        "type": str(_get(output, "type") or ""),
+        "output_id": output_id(str(_get(output, "output_id") or "")),
+        "type": clip(RunOutput, "type", _get(output, "type")),
         "url": str(_get(output, "url") or ""),
     }
 

@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from flora import AuthenticationError, BadRequestError, FloraError
 from runs.models import Run, RunOrigin, RunStatus
-from runs.state import apply_remote, technique_key, to_datetime
+from runs.state import apply_remote, clip, fits, technique_key, to_datetime
 from teams.models import ConnectionStatus, FloraConnection, SecretUnavailable, Team
 from teams.services import NoConnection, describe_error, flora_client, mark_failing
 
@@ -111,16 +111,27 @@ def _flora_id(item: Any) -> str:
 
 
 def _import(team: Team, client: Any, item: Any, workspace_id: str) -> Run | None:
-    """Create the row for one outside run; None when another writer linked it first."""
+    """Create the row for one outside run; None when another writer linked it first, or
+    when its ids are too long for a row (it could never be asked about again)."""
+    flora_id = _flora_id(item)
+    technique_id = item.technique.technique_id
+    if not (fits(Run, "flora_run_id", flora_id) and fits(Run, "technique_id", technique_id)):
+        logger.warning(
+            "History sync of team %s: FLORA run %.40s... has an id too long to keep; skipped",
+            team.slug,
+            flora_id,
+        )
+        return None
     created = to_datetime(item.created_at) or timezone.now()
+    item_workspace = item.workspace_id if fits(Run, "workspace_id", item.workspace_id) else ""
     run = Run(
         team=team,
         origin=RunOrigin.EXTERNAL,
-        technique_id=item.technique.technique_id,
-        technique_name=item.technique.name or item.technique.technique_id,
-        workspace_id=item.workspace_id or workspace_id,
-        project_id=item.project_id or "",
-        flora_run_id=_flora_id(item),
+        technique_id=technique_id,
+        technique_name=clip(Run, "technique_name", item.technique.name or technique_id),
+        workspace_id=item_workspace or workspace_id,
+        project_id=item.project_id if fits(Run, "project_id", item.project_id) else "",
+        flora_run_id=flora_id,
         status=RunStatus.PENDING,
         created_at=created,
         submitted_at=created,
