@@ -34,6 +34,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from flora import AuthenticationError, BadRequestError, FloraError
+from runs.jobs import savepoint
 from runs.models import Run, RunOrigin, RunStatus
 from runs.state import apply_remote, clip, fits, technique_key, to_datetime
 from teams.models import ConnectionStatus, FloraConnection, SecretUnavailable, Team
@@ -202,7 +203,13 @@ def _process_page(
             stamp = float(item.created_at or 0)
             oldest_held = stamp if oldest_held is None else min(oldest_held, stamp)
             continue
-        run = _import(team, client, item, workspace_id)
+        try:
+            with savepoint():
+                run = _import(team, client, item, workspace_id)
+        except Exception:
+            # One odd run must not stop the import of the others.
+            logger.exception("History sync of team %s: importing %.40s failed", team.slug, flora_id)
+            continue
         if run is not None:
             known.add(flora_id)
             report.imported.append(run.code)
@@ -332,6 +339,11 @@ def sync_team(
     except FloraError as exc:
         report.error = describe_error(exc)
         report.request_id = getattr(exc, "request_id", None) or ""
+    except Exception:
+        # A bug, or an answer the database refused: logged in full; the worker and the
+        # button carry on (the periodic sync of every other team is a task of its own).
+        logger.exception("History sync of team %s failed", team.slug)
+        report.error = "An unexpected error stopped the sync; it has been logged."
     finally:
         cache.delete(lock)
     if report.error:
@@ -361,13 +373,21 @@ def sync_all() -> int:
     """
     from runs.tasks import sync_team_history
 
-    team_pks = [
-        connection.team_id
+    teams = [
+        (connection.team_id, connection.team.slug)
         for connection in FloraConnection.objects.exclude(api_key_encrypted="")
         .exclude(status=ConnectionStatus.FAILING)
-        .only("team_id", "workspace_ids")
+        .select_related("team")
+        .only("team_id", "workspace_ids", "team__slug")
         if connection.workspace_ids
     ]
-    for team_pk in team_pks:
-        sync_team_history.enqueue(team_pk)
-    return len(team_pks)
+    enqueued = 0
+    for team_pk, slug in teams:
+        try:
+            with savepoint():
+                sync_team_history.enqueue(team_pk)
+        except Exception:
+            logger.exception("Could not queue the history sync of team %s", slug)
+            continue
+        enqueued += 1
+    return enqueued
