@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from runs.models import (
@@ -156,6 +158,9 @@ def apply_remote(
     """
     now = now or timezone.now()
     new_status = _flora_status(run, _get(remote, "status"))
+    # Text outputs by position: FLORA sends the text itself as the output's url. It is kept
+    # once, in RunOutput.text; outputs_raw keeps only its id and type.
+    texts: dict[int, str] = {}
     was_terminal = run.status in TERMINAL_STATUSES
 
     ids = {
@@ -204,6 +209,11 @@ def apply_remote(
         outputs = _get(remote, "outputs")
         if outputs:
             run.outputs_raw = [_output_dict(o) for o in outputs]
+            texts = {
+                position: str(_get(o, "url") or "")
+                for position, o in enumerate(outputs)
+                if run.outputs_raw[position]["type"] == "text"
+            }
 
     run.last_refreshed_at = now
     run.refresh_failures = 0
@@ -211,7 +221,7 @@ def apply_remote(
     with transaction.atomic():
         run.save()
         if run.status == RunStatus.COMPLETED and run.outputs_raw:
-            _record_outputs(run)
+            _record_outputs(run, texts)
     return run
 
 
@@ -232,14 +242,48 @@ def _stored_progress(run: Run) -> float:
 
 
 def _output_dict(output: Any) -> dict[str, str]:
-    return {
+    raw = {
         "output_id": output_id(str(_get(output, "output_id") or "")),
         "type": clip(RunOutput, "type", _get(output, "type")),
-        "url": str(_get(output, "url") or ""),
     }
+    if raw["type"] != "text":
+        raw["url"] = str(_get(output, "url") or "")
+    return raw
 
 
-def _record_outputs(run: Run) -> None:
+def _text_too_large(size: int, limit: int) -> str:
+    # As runs.archive says it of media files.
+    return (
+        f"The text ({filesizeformat(size)}) is larger than the {filesizeformat(limit)} limit "
+        "(FLORASITE_OUTPUT_MAX_BYTES); it was not kept."
+    )
+
+
+def _text_output(run: Run, position: int, output_id: str, text: str) -> RunOutput:
+    """A text output, kept at once (it is in FLORA's answer), unless it is over the limit."""
+    data = text.encode()
+    limit = settings.FLORASITE_OUTPUT_MAX_BYTES
+    row = RunOutput(
+        run=run,
+        position=position,
+        output_id=output_id,
+        type="text",
+        content_type="text/plain; charset=utf-8",
+    )
+    if len(data) > limit:
+        row.keep_status = OutputKeepStatus.FAILED
+        row.last_error = _text_too_large(len(data), limit)
+        logger.warning("Output %s of run %s not kept: %s", output_id, run.code, row.last_error)
+        return row
+    row.text = text
+    row.size = len(data)
+    row.sha256 = hashlib.sha256(data).hexdigest()
+    row.keep_status = OutputKeepStatus.KEPT
+    row.kept_at = timezone.now()
+    return row
+
+
+def _record_outputs(run: Run, texts: dict[int, str]) -> None:
     """Create one RunOutput per FLORA output; text is kept at once, media waits for a copy."""
     existing = set(run.outputs.values_list("output_id", flat=True))
     new_rows = []
@@ -247,20 +291,19 @@ def _record_outputs(run: Run) -> None:
         output_id = output["output_id"] or f"output_{position + 1}"
         if output_id in existing:
             continue
-        is_text = output["type"] == "text"
+        if output["type"] == "text":
+            # Rows written before texts were kept once still carry the text as the url.
+            text = texts.get(position, output.get("url", ""))
+            new_rows.append(_text_output(run, position, output_id, text))
+            continue
         new_rows.append(
             RunOutput(
                 run=run,
                 position=position,
                 output_id=output_id,
                 type=output["type"],
-                source_url="" if is_text else output["url"],
-                text=output["url"] if is_text else "",
-                content_type="text/plain; charset=utf-8" if is_text else "",
-                size=len(output["url"].encode()) if is_text else None,
-                sha256=hashlib.sha256(output["url"].encode()).hexdigest() if is_text else "",
-                keep_status=OutputKeepStatus.KEPT if is_text else OutputKeepStatus.PENDING,
-                kept_at=timezone.now() if is_text else None,
+                source_url=output["url"],
+                keep_status=OutputKeepStatus.PENDING,
             )
         )
     if new_rows:
