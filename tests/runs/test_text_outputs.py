@@ -12,7 +12,9 @@ import pytest
 import respx
 from django.utils import timezone
 
+from runs import shares
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
+from runs.serving import TEXT_PREVIEW_CHARS
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +65,7 @@ def _completed_with(client, fake_flora, team, user, outputs: list[dict]) -> Run:
     return Run.objects.get(pk=run.pk)
 
 
-def test_a_long_text_is_stored_once(bob_client, bob, team_a, fake_flora):
+def test_a_long_text_is_stored_once_and_previewed(bob_client, bob, team_a, fake_flora):
     run = _completed_with(
         bob_client,
         fake_flora,
@@ -77,6 +79,17 @@ def test_a_long_text_is_stored_once(bob_client, bob, team_a, fake_flora):
     assert output.size == len(LONG_TEXT.encode())
     # Once: the run's copy of FLORA's answer names the output but holds no text.
     assert run.outputs_raw == [{"output_id": "essay", "type": "text"}]
+
+    response = bob_client.get(f"/runs/{run.code}/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert len(response.content) < 100_000  # the page stays small
+    assert f"Showing the first {TEXT_PREVIEW_CHARS:,} of {len(LONG_TEXT):,} characters." in html
+    assert LONG_TEXT[:TEXT_PREVIEW_CHARS] in html and "THE END" not in html
+    download = f"/runs/{run.code}/outputs/{output.position}?download=1"
+    assert f'<a href="{download}" download="tarot-pull-{run.code}-1.txt">Download the whole' in html
+    # Copying would copy only the part shown: the whole is the download.
+    assert "data-copy-target" not in html
 
 
 def test_the_download_is_the_whole_text(bob_client, dave_client, bob, team_a, fake_flora):
@@ -96,6 +109,26 @@ def test_the_download_is_the_whole_text(bob_client, dave_client, bob, team_a, fa
     assert response["Content-Disposition"] == f'attachment; filename="tarot-pull-{run.code}-1.txt"'
     assert b"".join(response.streaming_content).decode() == LONG_TEXT
     assert dave_client.get(url).status_code == 404  # another team's run
+
+
+def test_the_share_page_previews_a_long_text_too(client, bob_client, bob, team_a, fake_flora):
+    run = _completed_with(
+        bob_client,
+        fake_flora,
+        team_a,
+        bob,
+        [{"output_id": "essay", "type": "text", "url": LONG_TEXT}],
+    )
+    token = shares.create_share(run, created_by=bob, hide_inputs=False, expires="7d").token
+
+    response = client.get(f"/s/{token}")
+
+    html = response.content.decode()
+    assert response.status_code == 200 and len(response.content) < 100_000
+    assert f"Showing the first {TEXT_PREVIEW_CHARS:,} of {len(LONG_TEXT):,} characters." in html
+    assert f'href="/s/{token}/outputs/0?download=1"' in html
+    whole = client.get(f"/s/{token}/outputs/0?download=1")
+    assert b"".join(whole.streaming_content).decode() == LONG_TEXT
 
 
 def test_a_short_text_is_shown_whole_with_a_copy_button(bob_client, bob, team_a, fake_flora):
