@@ -167,13 +167,13 @@ def make_team(server: Server) -> Any:
 
 def session_cookies(team: Any, n: int, role: str = "member") -> list[str]:
     """n logged-in sessions (one user each), as a browser would hold after logging in."""
+    from django.conf import settings
     from django.contrib.auth import (
         BACKEND_SESSION_KEY,
         HASH_SESSION_KEY,
         SESSION_KEY,
         get_user_model,
     )
-    from django.conf import settings
     from django.contrib.sessions.backends.db import SessionStore
 
     from teams.models import Membership

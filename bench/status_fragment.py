@@ -160,7 +160,7 @@ def main() -> int:
             workspace_id="ws_demo",
             submitted_at=now - timedelta(seconds=8),
             completed_at=now,
-            outputs_raw=[{"output_id": "reading", "type": "text", "url": "Patience."}],
+            outputs_raw=[{"output_id": "reading", "type": "text"}],  # the text is in RunOutput
         )
         RunOutput.objects.create(
             run=completed,

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import datetime
-from typing import Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -32,14 +41,72 @@ TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed"})
 
 # Values above this are unix milliseconds (1e12 s is the year 33658).
 _MS_THRESHOLD = 1e12
+# No run starts or ends after 1 January 3000; a later "timestamp" is garbage, and one near
+# datetime's own limit (year 9999) would overflow as soon as it is shown in a local time zone.
+_MAX_SECONDS = 32_503_680_000.0
+
+
+def _seconds(ts: float) -> float | None:
+    """Unix seconds of a FLORA timestamp; None for one that is no moment in a run's life."""
+    if not math.isfinite(ts) or ts < 0:
+        return None
+    seconds = ts / 1000 if ts > _MS_THRESHOLD else ts
+    return seconds if seconds <= _MAX_SECONDS else None
 
 
 def to_datetime(ts: float | None) -> datetime.datetime | None:
     """An aware UTC datetime from a FLORA timestamp (unix seconds or milliseconds)."""
-    if ts is None:
+    seconds = None if ts is None else _seconds(ts)
+    if seconds is None:
         return None
-    seconds = ts / 1000 if ts > _MS_THRESHOLD else ts
     return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+
+
+# Python's json module (and so httpx's response.json()) reads NaN and Infinity literals, and
+# FLORA's numbers may be anything a float holds. The validators below turn values no run can
+# have into "unknown", so one absurd number neither breaks a page of runs nor reaches the
+# caller's database as a value it cannot store.
+
+
+def _timestamp(value: float | None) -> float | None:
+    return value if value is not None and _seconds(value) is not None else None
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _progress(value: float) -> float:
+    # 0..1 or 0..100 (both scales are seen); anything else is clamped into that range.
+    if math.isnan(value):
+        return 0.0
+    return max(0.0, min(value, 100.0))
+
+
+def _huge_int(value: Any) -> Any:
+    # An integer too large for a float (JSON allows any number of digits) is "infinite".
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+    return value
+
+
+def _none_if_invalid(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    # An optional detail of the wrong type is dropped, not fatal to the whole answer.
+    try:
+        return handler(value)
+    except ValidationError:
+        return None
+
+
+Timestamp = Annotated[float | None, BeforeValidator(_huge_int), AfterValidator(_timestamp)]
+OptionalTimestamp = Annotated[Timestamp, WrapValidator(_none_if_invalid)]
+Amount = Annotated[float | None, AfterValidator(_finite)]
+OptionalAmount = Annotated[Amount, WrapValidator(_none_if_invalid)]
+OptionalStr = Annotated[str | None, WrapValidator(_none_if_invalid)]
+Progress = Annotated[float, BeforeValidator(_huge_int), AfterValidator(_progress)]
 
 
 class FloraModel(BaseModel):
@@ -69,7 +136,7 @@ class TechniqueIO(FloraModel):
     type: MediaType | str
     description: str | None = None
     specified_aspect_ratio: str | None = None
-    specified_duration: float | None = None
+    specified_duration: OptionalAmount = None
     optional: bool = False
     allow_multiple: bool = False
     accepts_element: bool = False
@@ -79,7 +146,8 @@ class Technique(FloraModel):
     technique_id: str
     name: str
     description: str | None = None
-    run_cost: float
+    # None when FLORA sends a price that is no number (NaN, Infinity): "price unknown".
+    run_cost: Amount
     inputs: list[TechniqueIO]
     outputs: list[TechniqueIO]
 
@@ -94,15 +162,16 @@ class RunOutput(FloraModel):
 class Run(FloraModel):
     run_id: str
     status: RunStatus | str
-    progress: float
-    created_at: float
-    started_at: float | None = None
-    completed_at: float | None = None
-    charged_cost: float | None = None
-    error_code: str | None = None
-    error_message: str | None = None
+    progress: Progress
+    # Required, but None when FLORA's value is no plausible moment (see _seconds).
+    created_at: Timestamp
+    started_at: OptionalTimestamp = None
+    completed_at: OptionalTimestamp = None
+    charged_cost: OptionalAmount = None
+    error_code: OptionalStr = None
+    error_message: OptionalStr = None
     outputs: list[RunOutput] | None = None
-    poll_url: str | None = None
+    poll_url: OptionalStr = None
 
     @property
     def is_terminal(self) -> bool:
@@ -136,8 +205,8 @@ class RunListItem(Run):
 class Workspace(FloraModel):
     workspace_id: str
     name: str
-    role: str | None = None
-    created_at: float | None = None
+    role: OptionalStr = None
+    created_at: OptionalTimestamp = None
 
     @property
     def created_datetime(self) -> datetime.datetime | None:

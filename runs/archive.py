@@ -49,6 +49,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from florasite.net import host_address, is_public_ip
+from runs.jobs import savepoint
 from runs.models import OutputKeepStatus, Run, RunOutput
 
 __all__ = [
@@ -560,16 +561,26 @@ def keep_output(output_pk: int, *, client: httpx.Client | None = None) -> str:
 def keep_run_outputs(run_pk: int) -> dict[str, int]:
     """Copy every due media output of one run (the task enqueued when a run completes)."""
     now = timezone.now()
-    pks = list(
+    rows = list(
         RunOutput.objects.filter(_due(now), run_id=run_pk)
         .order_by("position")
-        .values_list("pk", flat=True)
+        .values_list("pk", "run__code")
     )
     outcome: dict[str, int] = {}
-    for pk in pks:
-        status = keep_output(pk)
+    for pk, code in rows:
+        status = _keep_isolated(pk, code)
         outcome[status] = outcome.get(status, 0) + 1
     return outcome
+
+
+def _keep_isolated(output_pk: int, run_code: str) -> str:
+    """keep_output, with a failure logged and contained: the other outputs are still kept."""
+    try:
+        with savepoint():
+            return keep_output(output_pk)
+    except Exception:
+        logger.exception("Keeping output %s of run %s failed", output_pk, run_code)
+        return "error"
 
 
 def retry_due_outputs(now: datetime | None = None) -> int:
@@ -582,13 +593,13 @@ def retry_due_outputs(now: datetime | None = None) -> int:
     pks = list(
         RunOutput.objects.filter(_due(now))
         .order_by(F("next_attempt_at").asc(nulls_first=True), "pk")
-        .values_list("pk", flat=True)[:RETRY_BATCH]
+        .values_list("pk", "run__code")[:RETRY_BATCH]
     )
     attempted = 0
-    for pk in pks:
+    for pk, code in pks:
         if time.monotonic() - started > RETRY_BUDGET_SECONDS:
             break
-        if keep_output(pk) != "skipped":
+        if _keep_isolated(pk, code) != "skipped":
             attempted += 1
     return attempted
 

@@ -257,16 +257,19 @@ class RunForm(forms.Form):
         )
 
     @property
-    def unit_price(self) -> Decimal:
-        return Decimal(str(self.technique.run_cost))
+    def unit_price(self) -> Decimal | None:
+        """None when FLORA gave no usable price (the client reads NaN/Infinity as None)."""
+        cost = self.technique.run_cost
+        return None if cost is None else Decimal(str(cost))
 
     @property
     def run_count(self) -> int:
         return len(self.plan) if self.plan else 1
 
     @property
-    def total_price(self) -> Decimal:
-        return self.unit_price * self.run_count
+    def total_price(self) -> Decimal | None:
+        unit = self.unit_price
+        return None if unit is None else unit * self.run_count
 
     @property
     def needs_confirmation(self) -> bool:

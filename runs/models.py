@@ -8,6 +8,7 @@ a second FLORA run. Everything FLORA later says about the run is applied by
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import datetime
 from decimal import Decimal
@@ -158,6 +159,8 @@ class Run(models.Model):
     def progress_percent(self) -> int:
         if self.status == RunStatus.COMPLETED:
             return 100
+        if not math.isfinite(self.progress):
+            return 0  # a row written before runs.state clamped FLORA's progress
         # FLORA reports progress as a number; accept both 0..1 and 0..100 scales.
         value = self.progress * 100 if 0 < self.progress < 1 else self.progress
         return max(0, min(100, round(value)))

@@ -53,8 +53,9 @@ from flora import (
     RunListItem,
 )
 from runs.callbacks import callback_url_for
+from runs.jobs import savepoint
 from runs.models import Run, RunStatus
-from runs.state import apply_remote, technique_key
+from runs.state import apply_remote, fits, technique_key
 from runs.submit import (
     Refusal,
     create_remote,
@@ -96,22 +97,23 @@ UNRESOLVED = (RunStatus.CHECKING, RunStatus.SUBMITTING)
 def reconcile_all(now: datetime | None = None) -> int:
     """Reconcile every unresolved run, oldest first; returns how many were looked at."""
     now = now or timezone.now()
-    pks = list(
+    rows = list(
         Run.objects.filter(flora_run_id__isnull=True)
         .filter(
             Q(status=RunStatus.CHECKING)
             | Q(status=RunStatus.SUBMITTING, created_at__lt=now - SUBMITTING_GRACE)
         )
         .order_by("created_at", "id")
-        .values_list("pk", flat=True)[:BATCH_LIMIT]
+        .values_list("pk", "code")[:BATCH_LIMIT]
     )
-    for pk in pks:
+    for pk, code in rows:
         try:
-            reconcile(pk, now=now)
+            with savepoint():
+                reconcile(pk, now=now)
         except Exception:
             # One broken row must not keep every other team's runs unresolved.
-            logger.exception("Reconciling run %s failed", pk)
-    return len(pks)
+            logger.exception("Reconciling run %s failed; going on with the others", code)
+    return len(rows)
 
 
 def reconcile(run_pk: int, now: datetime | None = None) -> str:
@@ -176,6 +178,8 @@ def _find_in_history(client: Flora, run: Run, submitted: datetime) -> RunListIte
                 continue
             if allowed and item.workspace_id not in allowed:
                 continue
+            if not fits(Run, "flora_run_id", item.run_id):
+                continue  # an id no row can hold could never be linked
             candidates.append(item)
         if older_than_window or number >= MAX_HISTORY_PAGES:
             break

@@ -33,6 +33,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from flora import APIStatusError, AuthenticationError, FloraError
+from runs.jobs import savepoint
 from runs.models import IN_FLIGHT_STATUSES, Run, RunStatus
 from runs.state import apply_remote, refresh_interval
 from teams.models import FloraConnection, SecretUnavailable
@@ -223,7 +224,7 @@ def refresh_if_due(run: Run, *, timeout: float = FRAGMENT_TIMEOUT) -> Run:
 def refresh_in_background(run_pk: int, *, timeout: float = BACKGROUND_TIMEOUT) -> str:
     """Refresh one run from a worker (sweep, webhook). Returns what happened:
 
-    "refreshed", "failed", "claimed_elsewhere", "not_refreshable" or "missing".
+    "refreshed", "failed", "error", "claimed_elsewhere", "not_refreshable" or "missing".
     """
     run = Run.objects.select_related("team").filter(pk=run_pk).first()
     if run is None:
@@ -234,7 +235,14 @@ def refresh_in_background(run_pk: int, *, timeout: float = BACKGROUND_TIMEOUT) -
     lease_until = claim_refresh(run, timeout=timeout, now=now)
     if lease_until is None:
         return "claimed_elsewhere"
-    _, answered = _refresh_claimed(run, lease_until, now, timeout, interactive=False)
+    try:
+        _, answered = _refresh_claimed(run, lease_until, now, timeout, interactive=False)
+    except Exception as exc:
+        # An answer the row cannot take, or a bug: logged in full, and tried again after the
+        # usual backoff rather than on every sweep.
+        logger.exception("Refreshing run %s (FLORA run %s) failed", run.code, run.flora_run_id)
+        _record_failure(run, lease_until, exc)
+        return "error"
     return "refreshed" if answered else "failed"
 
 
@@ -301,18 +309,29 @@ def sweep(
         .filter(Q(next_refresh_at__isnull=True) | Q(next_refresh_at__lte=now))
         .filter(Q(refresh_claimed_until__isnull=True) | Q(refresh_claimed_until__lte=now))
         .order_by(F("next_refresh_at").asc(nulls_first=True), "pk")
-        .values_list("pk", flat=True)[:batch]
+        .values_list("pk", "code")[:batch]
     )
     deadline = time.monotonic() + budget_seconds
-    for run_pk in list(due):
+    for run_pk, code in list(due):
         if time.monotonic() > deadline:
             report.stopped_early = True
             break
-        outcome = refresh_in_background(run_pk)
+        try:
+            with savepoint():
+                outcome = refresh_in_background(run_pk)
+        except Exception:
+            # One run must not keep every other team's runs from being refreshed.
+            logger.exception("Sweep: refreshing run %s failed; going on with the others", code)
+            outcome = "error"
         report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
     if report.outcomes or report.flagged_stale:
         # Routine refreshes are debug noise; failures, stale runs and backlogs are news.
-        notable = report.count("failed") or report.flagged_stale or report.stopped_early
+        notable = (
+            report.count("failed")
+            or report.count("error")
+            or report.flagged_stale
+            or report.stopped_early
+        )
         logger.log(
             logging.INFO if notable else logging.DEBUG,
             "Sweep: %s; %d flagged stale%s",

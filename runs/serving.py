@@ -18,6 +18,7 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from django.core.files.storage import default_storage
+from django.db.models.functions import Length, Substr
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 64 * 1024
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# A text longer than this shows its beginning on the page; the whole is a download away.
+TEXT_PREVIEW_CHARS = 20_000
 
 _KIND_LABELS = {
     "image": "Image",
@@ -58,6 +61,17 @@ class OutputItem:
     download_url: str
     filename: str
     dom_id: str
+    # Text outputs: the beginning shown on the page, and the whole text's length.
+    text: str = ""
+    text_length: int = 0
+
+    @property
+    def text_is_partial(self) -> bool:
+        return self.text_length > len(self.text)
+
+    @property
+    def text_note(self) -> str:
+        return f"Showing the first {len(self.text):,} of {self.text_length:,} characters."
 
     @property
     def label(self) -> str:
@@ -124,7 +138,12 @@ def _title(output: RunOutput) -> str:
 
 
 def _outputs(run: Run) -> list[RunOutput]:
-    return sorted(run.outputs.all(), key=lambda o: (o.position, o.pk))
+    # A text may be megabytes long: the database counts it and sends only its beginning.
+    return list(
+        run.outputs.defer("text")
+        .annotate(text_length=Length("text"), text_start=Substr("text", 1, TEXT_PREVIEW_CHARS))
+        .order_by("position", "pk")
+    )
 
 
 def member_items(run: Run) -> list[OutputItem]:
@@ -154,6 +173,8 @@ def _item(run: Run, output: RunOutput, url: str, *, public: bool) -> OutputItem:
         download_url=f"{url}?download=1" if kept else "",
         filename=output_filename(run, output, public=public),
         dom_id=f"output-{output.position + 1}",
+        text=output.text_start or "",  # type: ignore[attr-defined]
+        text_length=output.text_length or 0,  # type: ignore[attr-defined]
     )
 
 
@@ -344,8 +365,8 @@ def _input_values(raw: object) -> list[str]:
 def _flora_hosts(run: Run) -> set[str]:
     """Hosts that belong to FLORA (its API and its output files) for this run."""
     hosts: set[str] = set()
-    for output in run.outputs.all():
-        host = urlsplit(output.source_url).hostname
+    for source_url in run.outputs.values_list("source_url", flat=True):
+        host = urlsplit(source_url).hostname
         if host:
             hosts.add(host.lower())
     for raw in run.outputs_raw or []:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from runs.models import (
@@ -59,28 +62,84 @@ def technique_key(technique_id: str) -> str:
     return technique_id.removeprefix("tech_")
 
 
+# What FLORA says is written to columns of fixed size (runs.models): values that do not fit
+# are made to fit here, in the one place they are written, so every row can be read back and
+# shown. (PostgreSQL refuses a value too long or too large for its column; SQLite stores it,
+# and then Django cannot read the decimal back.)
+MAX_AMOUNT = Decimal("999999.9999")  # DecimalField(max_digits=10, decimal_places=4)
+# No run starts or ends after 1 January 3000: a later timestamp is garbage (and one near
+# datetime's limit would overflow as soon as it is shown in a local time zone).
+MAX_TIMESTAMP = 32_503_680_000.0
+
+
 def to_datetime(value: Any) -> datetime | None:
-    """FLORA timestamps are unix seconds (some sources use milliseconds)."""
+    """FLORA timestamps are unix seconds (some sources use milliseconds); None for a value
+    that is no moment in a run's life (NaN, negative, centuries away)."""
     if value is None or isinstance(value, bool):
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    if number <= 0:
+    if not math.isfinite(number) or number <= 0:
         return None
     if number > 1e12:
         number /= 1000
+    if number > MAX_TIMESTAMP:
+        return None
     return datetime.fromtimestamp(number, tz=UTC)
 
 
 def to_decimal(value: Any) -> Decimal | None:
+    """An amount of money as the cost columns hold it; None for anything that is not one
+    (NaN, Infinity, negative, or more than a column holds)."""
     if value is None or isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value)).quantize(Decimal("0.0001"))
+        amount = Decimal(str(value)).quantize(Decimal("0.0001"))
     except (InvalidOperation, ValueError):
         return None
+    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+        return None
+    return amount
+
+
+def to_progress(value: Any) -> float | None:
+    """FLORA's progress (0..1 or 0..100) clamped into 0..100; None when it is no number."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf if value > 0 else 0.0
+    if math.isnan(number):
+        return None
+    return max(0.0, min(100.0, number))
+
+
+def _max_length(model: type[Run] | type[RunOutput], name: str) -> int:
+    return model._meta.get_field(name).max_length  # type: ignore[union-attr, return-value]
+
+
+def clip(model: type[Run] | type[RunOutput], name: str, value: Any) -> str:
+    """A text cut to its column's length (error codes, names: a shortened one still reads)."""
+    return str(value or "")[: _max_length(model, name)]
+
+
+def fits(model: type[Run] | type[RunOutput], name: str, value: Any) -> bool:
+    """Whether an identifier fits its column. A shortened id would name something else, so
+    one that does not fit is not stored at all (the caller says so in the log)."""
+    return len(str(value)) <= _max_length(model, name)
+
+
+def output_id(value: str) -> str:
+    """FLORA's output id as stored: one too long for the column is cut and given a short hash
+    of the whole, so it stays the same on every answer and unique within its run."""
+    limit = _max_length(RunOutput, "output_id")
+    if len(value) <= limit:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{value[: limit - 13]}~{digest}"
 
 
 def _get(remote: Any, name: str) -> Any:
@@ -99,35 +158,62 @@ def apply_remote(
     """
     now = now or timezone.now()
     new_status = _flora_status(run, _get(remote, "status"))
+    # Text outputs by position: FLORA sends the text itself as the output's url. It is kept
+    # once, in RunOutput.text; outputs_raw keeps only its id and type.
+    texts: dict[int, str] = {}
     was_terminal = run.status in TERMINAL_STATUSES
 
-    flora_id = _get(remote, "run_id") or _get(remote, "technique_run_id")
-    if flora_id and not run.flora_run_id:
-        run.flora_run_id = str(flora_id)
-    for name in ("workspace_id", "project_id", "poll_url"):
-        value = _get(remote, name)
-        if value and not getattr(run, name):
-            setattr(run, name, str(value))
+    ids = {
+        "flora_run_id": _get(remote, "run_id") or _get(remote, "technique_run_id"),
+        "workspace_id": _get(remote, "workspace_id"),
+        "project_id": _get(remote, "project_id"),
+        "poll_url": _get(remote, "poll_url"),
+    }
+    for column, value in ids.items():
+        if not value or getattr(run, column):
+            continue
+        if fits(Run, column, value):
+            setattr(run, column, str(value))
+        else:
+            logger.warning(
+                "Run %s: FLORA's %s is %d characters long, more than the row holds; not kept",
+                run.code,
+                column.removeprefix("flora_"),
+                len(str(value)),
+            )
     run.flora_created_at = run.flora_created_at or to_datetime(_get(remote, "created_at"))
     if request_id:
-        run.last_request_id = request_id
+        run.last_request_id = clip(Run, "last_request_id", request_id)
 
     if not was_terminal and _RANK[new_status] >= _RANK[RunStatus(run.status)]:
         run.status = new_status
-        progress = _get(remote, "progress")
-        if isinstance(progress, int | float) and not isinstance(progress, bool):
-            run.progress = max(run.progress, float(progress))
+        progress = to_progress(_get(remote, "progress"))
+        if progress is not None:
+            run.progress = max(_stored_progress(run), progress)
         run.started_at = to_datetime(_get(remote, "started_at")) or run.started_at
         if new_status in TERMINAL_STATUSES:
             run.completed_at = to_datetime(_get(remote, "completed_at")) or now
-            run.charged_cost = to_decimal(_get(remote, "charged_cost"))
+            cost = _get(remote, "charged_cost")
+            run.charged_cost = to_decimal(cost)
+            if run.charged_cost is None and cost is not None:
+                logger.warning(
+                    "Run %s: FLORA reported a charged cost of %.40r, which is no amount the "
+                    "dashboard records; shown as unknown",
+                    run.code,
+                    cost,
+                )
             if run.charged_cost is None and new_status == RunStatus.FAILED:
                 run.charged_cost = Decimal("0")
-            run.error_code = str(_get(remote, "error_code") or "")
+            run.error_code = clip(Run, "error_code", _get(remote, "error_code"))
             run.error_message = str(_get(remote, "error_message") or "")
         outputs = _get(remote, "outputs")
         if outputs:
             run.outputs_raw = [_output_dict(o) for o in outputs]
+            texts = {
+                position: str(_get(o, "url") or "")
+                for position, o in enumerate(outputs)
+                if run.outputs_raw[position]["type"] == "text"
+            }
 
     run.last_refreshed_at = now
     run.refresh_failures = 0
@@ -135,7 +221,7 @@ def apply_remote(
     with transaction.atomic():
         run.save()
         if run.status == RunStatus.COMPLETED and run.outputs_raw:
-            _record_outputs(run)
+            _record_outputs(run, texts)
     return run
 
 
@@ -150,15 +236,54 @@ def _flora_status(run: Run, value: Any) -> RunStatus:
     return RunStatus(run.status) if run.status in FLORA_STATUSES else RunStatus.PENDING
 
 
+def _stored_progress(run: Run) -> float:
+    # A row written before progress was clamped may hold NaN or Infinity.
+    return run.progress if math.isfinite(run.progress) else 0.0
+
+
 def _output_dict(output: Any) -> dict[str, str]:
-    return {
-        "output_id": str(_get(output, "output_id") or ""),
-        "type": str(_get(output, "type") or ""),
-        "url": str(_get(output, "url") or ""),
+    raw = {
+        "output_id": output_id(str(_get(output, "output_id") or "")),
+        "type": clip(RunOutput, "type", _get(output, "type")),
     }
+    if raw["type"] != "text":
+        raw["url"] = str(_get(output, "url") or "")
+    return raw
 
 
-def _record_outputs(run: Run) -> None:
+def _text_too_large(size: int, limit: int) -> str:
+    # As runs.archive says it of media files.
+    return (
+        f"The text ({filesizeformat(size)}) is larger than the {filesizeformat(limit)} limit "
+        "(FLORASITE_OUTPUT_MAX_BYTES); it was not kept."
+    )
+
+
+def _text_output(run: Run, position: int, output_id: str, text: str) -> RunOutput:
+    """A text output, kept at once (it is in FLORA's answer), unless it is over the limit."""
+    data = text.encode()
+    limit = settings.FLORASITE_OUTPUT_MAX_BYTES
+    row = RunOutput(
+        run=run,
+        position=position,
+        output_id=output_id,
+        type="text",
+        content_type="text/plain; charset=utf-8",
+    )
+    if len(data) > limit:
+        row.keep_status = OutputKeepStatus.FAILED
+        row.last_error = _text_too_large(len(data), limit)
+        logger.warning("Output %s of run %s not kept: %s", output_id, run.code, row.last_error)
+        return row
+    row.text = text
+    row.size = len(data)
+    row.sha256 = hashlib.sha256(data).hexdigest()
+    row.keep_status = OutputKeepStatus.KEPT
+    row.kept_at = timezone.now()
+    return row
+
+
+def _record_outputs(run: Run, texts: dict[int, str]) -> None:
     """Create one RunOutput per FLORA output; text is kept at once, media waits for a copy."""
     existing = set(run.outputs.values_list("output_id", flat=True))
     new_rows = []
@@ -166,20 +291,19 @@ def _record_outputs(run: Run) -> None:
         output_id = output["output_id"] or f"output_{position + 1}"
         if output_id in existing:
             continue
-        is_text = output["type"] == "text"
+        if output["type"] == "text":
+            # Rows written before texts were kept once still carry the text as the url.
+            text = texts.get(position, output.get("url", ""))
+            new_rows.append(_text_output(run, position, output_id, text))
+            continue
         new_rows.append(
             RunOutput(
                 run=run,
                 position=position,
                 output_id=output_id,
                 type=output["type"],
-                source_url="" if is_text else output["url"],
-                text=output["url"] if is_text else "",
-                content_type="text/plain; charset=utf-8" if is_text else "",
-                size=len(output["url"].encode()) if is_text else None,
-                sha256=hashlib.sha256(output["url"].encode()).hexdigest() if is_text else "",
-                keep_status=OutputKeepStatus.KEPT if is_text else OutputKeepStatus.PENDING,
-                kept_at=timezone.now() if is_text else None,
+                source_url=output["url"],
+                keep_status=OutputKeepStatus.PENDING,
             )
         )
     if new_rows:

@@ -42,7 +42,7 @@ from flora import (
 )
 from runs.callbacks import callback_url_for
 from runs.models import Run, RunStatus
-from runs.state import apply_remote
+from runs.state import apply_remote, to_decimal
 from teams.services import mark_failing
 
 if TYPE_CHECKING:
@@ -202,7 +202,8 @@ def submit(
                     created_by=user,
                     technique_id=technique.technique_id,
                     technique_name=technique.name[:300],
-                    price_quoted=Decimal(str(technique.run_cost)),
+                    # None ("unknown") for a price no column holds (NaN, absurdly large).
+                    price_quoted=to_decimal(technique.run_cost),
                     inputs=[{**item, "name": names.get(item["id"], item["id"])} for item in inputs],
                     workspace_id=workspace_id,
                     intent_key=f"{intent_key}:{position}" if batch else intent_key,

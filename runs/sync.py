@@ -34,8 +34,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from flora import AuthenticationError, BadRequestError, FloraError
+from runs.jobs import savepoint
 from runs.models import Run, RunOrigin, RunStatus
-from runs.state import apply_remote, technique_key, to_datetime
+from runs.state import apply_remote, clip, fits, technique_key, to_datetime
 from teams.models import ConnectionStatus, FloraConnection, SecretUnavailable, Team
 from teams.services import (
     NoConnection,
@@ -117,16 +118,27 @@ def _flora_id(item: Any) -> str:
 
 
 def _import(team: Team, client: Any, item: Any, workspace_id: str) -> Run | None:
-    """Create the row for one outside run; None when another writer linked it first."""
+    """Create the row for one outside run; None when another writer linked it first, or
+    when its ids are too long for a row (it could never be asked about again)."""
+    flora_id = _flora_id(item)
+    technique_id = item.technique.technique_id
+    if not (fits(Run, "flora_run_id", flora_id) and fits(Run, "technique_id", technique_id)):
+        logger.warning(
+            "History sync of team %s: FLORA run %.40s... has an id too long to keep; skipped",
+            team.slug,
+            flora_id,
+        )
+        return None
     created = to_datetime(item.created_at) or timezone.now()
+    item_workspace = item.workspace_id if fits(Run, "workspace_id", item.workspace_id) else ""
     run = Run(
         team=team,
         origin=RunOrigin.EXTERNAL,
-        technique_id=item.technique.technique_id,
-        technique_name=item.technique.name or item.technique.technique_id,
-        workspace_id=item.workspace_id or workspace_id,
-        project_id=item.project_id or "",
-        flora_run_id=_flora_id(item),
+        technique_id=technique_id,
+        technique_name=clip(Run, "technique_name", item.technique.name or technique_id),
+        workspace_id=item_workspace or workspace_id,
+        project_id=item.project_id if fits(Run, "project_id", item.project_id) else "",
+        flora_run_id=flora_id,
         status=RunStatus.PENDING,
         created_at=created,
         submitted_at=created,
@@ -197,7 +209,13 @@ def _process_page(
             stamp = float(item.created_at or 0)
             oldest_held = stamp if oldest_held is None else min(oldest_held, stamp)
             continue
-        run = _import(team, client, item, workspace_id)
+        try:
+            with savepoint():
+                run = _import(team, client, item, workspace_id)
+        except Exception:
+            # One odd run must not stop the import of the others.
+            logger.exception("History sync of team %s: importing %.40s failed", team.slug, flora_id)
+            continue
         if run is not None:
             known.add(flora_id)
             report.imported.append(run.code)
@@ -335,6 +353,11 @@ def sync_team(
     except FloraError as exc:
         report.error = describe_error(exc)
         report.request_id = getattr(exc, "request_id", None) or ""
+    except Exception:
+        # A bug, or an answer the database refused: logged in full; the worker and the
+        # button carry on (the periodic sync of every other team is a task of its own).
+        logger.exception("History sync of team %s failed", team.slug)
+        report.error = "An unexpected error stopped the sync; it has been logged."
     finally:
         cache.delete(lock)
     if report.error:
@@ -364,13 +387,21 @@ def sync_all() -> int:
     """
     from runs.tasks import sync_team_history
 
-    team_pks = [
-        connection.team_id
+    teams = [
+        (connection.team_id, connection.team.slug)
         for connection in FloraConnection.objects.exclude(api_key_encrypted="")
         .exclude(status=ConnectionStatus.FAILING)
-        .only("team_id", "workspace_ids")
+        .select_related("team")
+        .only("team_id", "workspace_ids", "team__slug")
         if connection.workspace_ids
     ]
-    for team_pk in team_pks:
-        sync_team_history.enqueue(team_pk)
-    return len(team_pks)
+    enqueued = 0
+    for team_pk, slug in teams:
+        try:
+            with savepoint():
+                sync_team_history.enqueue(team_pk)
+        except Exception:
+            logger.exception("Could not queue the history sync of team %s", slug)
+            continue
+        enqueued += 1
+    return enqueued

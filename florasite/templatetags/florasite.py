@@ -17,9 +17,10 @@ def _decimal(value: Any) -> Decimal | None:
     if value is None or value == "":
         return None
     try:
-        return Decimal(str(value))
+        amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+    return amount if amount.is_finite() else None
 
 
 @register.filter
@@ -28,7 +29,11 @@ def usd(value: Any) -> str:
     amount = _decimal(value)
     if amount is None:
         return ""
-    cents = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    try:
+        cents = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        # More digits than decimal's precision (an absurd price from FLORA): no cents.
+        return f"${amount:,.0f}"
     if cents == amount:
         return f"${cents:,.2f}"
     return f"${amount.normalize():,f}"

@@ -11,9 +11,9 @@
 
   var button = form.querySelector("[data-run-button]");
   var confirmed = form.querySelector("input[name='confirmed_runs']");
-  var priceText = form.getAttribute("data-price") || "0";
-  // Prices in ten-thousandths of a dollar, so totals are exact.
-  var unit = Math.round(parseFloat(priceText) * 10000) || 0;
+  var priceText = form.getAttribute("data-price") || "";
+  // Prices in ten-thousandths of a dollar, so totals are exact; null when FLORA gave none.
+  var unit = priceText ? Math.round(parseFloat(priceText) * 10000) || 0 : null;
 
   function usd(tenThousandths) {
     var cents = tenThousandths / 100;
@@ -48,7 +48,9 @@
     if (!button) return;
     var count = runCount();
     if (confirmed) confirmed.value = String(count);
-    if (count === 1) {
+    if (unit === null) {
+      button.textContent = count === 1 ? "Run" : "Run " + count + " times";
+    } else if (count === 1) {
       button.textContent = unit ? "Run for " + usd(unit) : "Run for free";
     } else {
       button.textContent = "Run " + count + " times " + (unit ? "for " + usd(unit * count) : "(free)");

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import datetime
+import json
 
 import pydantic
 import pytest
+import respx
+from flora_payloads import run_list_item_json
 
 from flora import (
+    Flora,
     Run,
     RunInput,
     RunListItem,
@@ -211,3 +215,72 @@ def test_webhook_event_created_at_is_milliseconds() -> None:
         }
     )
     assert event.created_datetime == datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+
+# --- Extreme values: Python's json reads NaN and Infinity, and numbers have any size --------
+
+NAN = float("nan")
+INF = float("inf")
+
+
+def _run(**fields: object) -> Run:
+    return Run.model_validate(
+        {"run_id": "r", "status": "running", "progress": 0, "created_at": 1, **fields}
+    )
+
+
+@pytest.mark.parametrize("cost", [NAN, INF, -INF, 10**400])
+def test_a_cost_that_is_no_number_is_unknown(cost: object) -> None:
+    assert _run(charged_cost=cost).charged_cost is None
+
+
+def test_a_price_that_is_no_number_is_unknown() -> None:
+    technique = Technique.model_validate({**SEED_TECHNIQUE, "run_cost": NAN})
+    assert technique.run_cost is None
+    assert Technique.model_validate({**SEED_TECHNIQUE, "run_cost": 1e12}).run_cost == 1e12
+
+
+@pytest.mark.parametrize(
+    ("progress", "expected"),
+    [(NAN, 0), (INF, 100), (-INF, 0), (-5, 0), (1e300, 100), (10**400, 100), (0.5, 0.5)],
+)
+def test_progress_is_clamped_into_0_to_100(progress: object, expected: float) -> None:
+    assert _run(progress=progress).progress == expected
+
+
+@pytest.mark.parametrize("stamp", [NAN, INF, -1, 1e300, 10**400, 253_402_300_800, 1e16])
+def test_a_timestamp_that_is_no_moment_is_unknown(stamp: object) -> None:
+    run = _run(created_at=stamp, started_at=stamp, completed_at=stamp)
+    assert (run.created_at, run.started_at, run.completed_at) == (None, None, None)
+    assert run.created_datetime is None and run.completed_datetime is None
+    assert Workspace.model_validate({"workspace_id": "w", "name": "W", "created_at": stamp})
+
+
+def test_to_datetime_never_raises_for_a_float() -> None:
+    for stamp in (NAN, INF, -INF, -1.0, 1e300, 1e16):
+        assert to_datetime(stamp) is None
+    assert to_datetime(0) == datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def test_a_wrongly_typed_optional_detail_is_dropped_not_fatal() -> None:
+    run = _run(started_at="yesterday", charged_cost="a lot", error_code=500, poll_url=["x"])
+    assert (run.started_at, run.charged_cost, run.error_code, run.poll_url) == (
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+def test_a_page_of_runs_survives_one_odd_item(client: Flora, api: respx.MockRouter) -> None:
+    odd = run_list_item_json("run_odd", progress=NAN, created_at=INF, started_at="soon")
+    odd["charged_cost"] = 10**400
+    body = {"technique_runs": [odd, run_list_item_json("run_ok")], "meta": {}}
+    api.get("/technique-runs").respond(
+        content=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+
+    page = client.techniques.runs.list(workspace_id="ws_abc123")
+
+    assert [item.run_id for item in page.items] == ["run_odd", "run_ok"]
+    assert page.items[0].progress == 0 and page.items[0].created_at is None

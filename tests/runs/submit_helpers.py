@@ -100,10 +100,16 @@ class Upstream(httpx.BaseTransport):
         status: int = 200,
         times: int | None = None,
     ) -> None:
-        """Answer matching requests with this JSON (a technique FLORA might publish)."""
+        """Answer matching requests with this JSON (a technique FLORA might publish).
+
+        Encoded by Python's json, which writes NaN and Infinity as the literals that
+        Python's json (and so the client) reads back; httpx's own encoder refuses them.
+        """
+        content = json.dumps(body).encode()
 
         def answer(request: httpx.Request) -> httpx.Response:
-            return httpx.Response(status, json=body, headers={"request-id": "req_canned"})
+            headers = {"request-id": "req_canned", "content-type": "application/json"}
+            return httpx.Response(status, content=content, headers=headers)
 
         self._add(method, path, answer, times)
 
