@@ -17,7 +17,14 @@ Fetching a URL that came from elsewhere is dangerous, so downloading is defensiv
 - a size limit (settings.FLORASITE_OUTPUT_MAX_BYTES): Content-Length is checked first and
   bytes are counted while streaming, since a server may lie or send none;
 - a content-type allowlist per output type (no HTML or SVG: the copy is served from our
-  origin); timeouts per operation and a deadline for the whole file;
+  origin);
+- time limits enforced on the socket, so that a server dripping a byte now and then (which
+  never trips a per-read timeout) cannot hold the worker: every connect, write and read of a
+  download waits at most until DOWNLOAD_DEADLINE for the whole file (all redirect hops), and
+  at most until the rate floor says the copy is stuck (see `_Pace`);
+- the body must be exactly as long as its Content-Length: shorter (the server closed early)
+  or longer (h11 would silently stop at the declared length) is a failed copy, never a
+  truncated file kept;
 - failures are retried with exponential backoff up to MAX_ATTEMPTS; refusals (unsafe URL,
   too large, wrong type) are final at once. Each output is claimed with a conditional
   UPDATE before it is fetched, so several workers never copy the same one.
@@ -25,15 +32,17 @@ Fetching a URL that came from elsewhere is dangerous, so downloading is defensiv
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import logging
 import mimetypes
+import re
 import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -48,6 +57,7 @@ from django.db.models import F, Q, QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from flora._transport import DeadlineBackend, DeadlineTransport, deadline, remaining
 from runs.models import OutputKeepStatus, Run, RunOutput
 
 __all__ = [
@@ -68,8 +78,16 @@ MAX_ATTEMPTS = 6
 # Backoff after attempt n (1-based): 1, 2, 4, 8, 16 minutes... capped.
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
-# A whole file must arrive within this many seconds, however slowly the bytes drip.
+# A whole file must arrive within this many seconds, however slowly the bytes drip (the
+# socket's every operation is bounded by it, see flora._transport).
 DOWNLOAD_DEADLINE = 600.0
+# The rate floor (see _Pace): after STALL_GRACE seconds a copy must have averaged MIN_RATE
+# bytes a second since it started, or it is given up as stuck and retried later. 20 s covers
+# a slow first byte (a storage service signing or warming a file) and a few redirects; 32 KB/s
+# is a tenth of a poor mobile link, so a real transfer never falls below it, while a drip of a
+# few bytes a second is cut after 20 s instead of holding the worker for the whole deadline.
+STALL_GRACE = 20.0
+MIN_RATE = 32 * 1024
 # A claimed output is left alone by other workers this long: longer than any download, so a
 # worker that died mid-copy is replaced only after it certainly gave up.
 CLAIM_LEASE = timedelta(seconds=DOWNLOAD_DEADLINE + 300)
@@ -278,8 +296,57 @@ def check_url(url: str) -> None:
     public_addresses(host, port or 443)
 
 
-class _PublicOnlyBackend(httpcore.SyncBackend):
-    """Connects only to public addresses, and to exactly the address it checked."""
+class _CountedStream(httpcore.NetworkStream):
+    """A connection that counts the bytes it reads, and remembers the first ones.
+
+    h11 stops reading a body at its Content-Length and drops whatever follows, so a server
+    sending more than it declared would be kept cut short. The download compares the bytes
+    that came off the connection with the head and body h11 made of them (`_excess_bytes`);
+    requests say `Connection: close`, so each connection carries one response only.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+        self.received = 0
+        self.start = bytearray()
+
+    def _count(self, data: bytes) -> None:
+        self.received += len(data)
+        if len(self.start) < _HEAD_KEPT:
+            self.start += data[: _HEAD_KEPT - len(self.start)]
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data = self._inner.read(max_bytes, timeout)
+        self._count(data)
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        # Whatever the server already sent past the response is counted too (a read that
+        # does not wait: nothing there, or the server closed, is the normal case).
+        with contextlib.suppress(Exception):
+            self._count(self._inner.read(CHUNK_SIZE, 0))
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _CountedStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _PublicOnlyBackend(DeadlineBackend):
+    """Connects only to public addresses, and to exactly the address it checked.
+
+    As a DeadlineBackend, every socket operation waits at most until the current deadline.
+    """
 
     def connect_tcp(
         self,
@@ -292,32 +359,24 @@ class _PublicOnlyBackend(httpcore.SyncBackend):
         last_error: Exception | None = None
         for address in public_addresses(host, port):
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                stream = super().connect_tcp(address, port, timeout, local_address, socket_options)
+                return _CountedStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
         assert last_error is not None
         raise last_error
 
 
-class _GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport with the address-checking network backend and no proxies.
+def _guarded_transport() -> httpx.HTTPTransport:
+    """httpx's transport with the address-checking, deadline-bound backend and no proxies.
 
     TLS still verifies the certificate against the URL's host name (httpcore passes it as
     the server name), while the TCP connection goes to the checked address.
     """
-
-    def __init__(self) -> None:
-        super().__init__(retries=0)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=20,
-            max_keepalive_connections=5,
-            keepalive_expiry=5.0,
-            http1=True,
-            http2=False,
-            retries=0,
-            network_backend=_PublicOnlyBackend(),
-        )
+    return DeadlineTransport(
+        backend=_PublicOnlyBackend(),
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=5, keepalive_expiry=5.0),
+    )
 
 
 _client: httpx.Client | None = None
@@ -335,7 +394,7 @@ def get_download_client() -> httpx.Client:
         with _client_lock:
             if _client is None:
                 _client = httpx.Client(
-                    transport=_GuardedTransport(),
+                    transport=_guarded_transport(),
                     timeout=TIMEOUT,
                     follow_redirects=False,
                     trust_env=False,
@@ -404,57 +463,147 @@ def _too_large(limit: int) -> RefusedDownload:
     )
 
 
+_TOO_LONG = "The file took too long to arrive."
+_TOO_SLOW = "The file is arriving too slowly."
+# Close each connection after its response: the byte count in _CountedStream is then one
+# response's, and bytes a lying server sent past its Content-Length can never be read as the
+# answer to the next request on a reused connection.
+_REQUEST_HEADERS = {"Accept-Encoding": "identity", "Connection": "close"}
+# More than httpcore accepts for a response head (100 KB), 1xx heads included.
+_HEAD_KEPT = 128 * 1024
+_BLANK_LINE = re.compile(rb"\n\r?\n")  # where h11 ends a head
+# Socket timeouts may fire a hair early; a timeout this close to a limit is that limit's.
+_TIMER_SLACK = 0.05
+
+
+class _Pace:
+    """The deadline and the rate floor, for one download and all its redirect hops.
+
+    From the first request on, the copy has STALL_GRACE seconds for connecting, redirects,
+    headers and its first bytes; after that the body received so far must average at least
+    MIN_RATE bytes a second since the start. Like the deadline, the floor is enforced on the
+    socket: each step (a request, the next piece of the body) waits only until the moment the
+    average would fall below it, so a server that stops sending is cut at that moment whether
+    or not another byte ever arrives. A fast start earns slack: a file that has arrived at
+    1 MB/s for a minute may then pause for half an hour's worth of the floor, no longer.
+    """
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.received = 0
+
+    def _left(self) -> float:
+        return self.started + max(STALL_GRACE, self.received / MIN_RATE) - time.monotonic()
+
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
+        """Bound every socket operation in the block by both limits; KeepFailed past one."""
+        total = remaining()
+        if total is not None and total <= 0:
+            raise KeepFailed(_TOO_LONG)
+        left = self._left()
+        if left <= 0:
+            raise KeepFailed(_TOO_SLOW)
+        try:
+            with deadline(left):
+                yield
+        except httpx.TimeoutException as exc:
+            total = remaining()
+            if total is not None and total <= _TIMER_SLACK:
+                raise KeepFailed(_TOO_LONG) from exc
+            if self._left() <= _TIMER_SLACK:
+                raise KeepFailed(_TOO_SLOW) from exc
+            raise  # an ordinary per-operation timeout
+
+
+def _head_length(data: bytes) -> int | None:
+    """Where the body starts in the bytes a connection received: after any 1xx heads and the
+    response's own, found as h11 finds them. None when the head is not all there."""
+    at = 0
+    while match := _BLANK_LINE.search(data, at):
+        status = data[at : match.start()].split(b" ", 2)
+        at = match.end()
+        if not (len(status) > 1 and status[1].startswith(b"1")):
+            return at
+    return None
+
+
+def _excess_bytes(response: httpx.Response) -> int:
+    """How many bytes the server sent past the response's Content-Length (0 when unknown)."""
+    stream = response.extensions.get("network_stream")
+    if not isinstance(stream, _CountedStream) or "transfer-encoding" in response.headers:
+        return 0
+    head = _head_length(bytes(stream.start))
+    if head is None:
+        return 0
+    return stream.received - head - response.num_bytes_downloaded
+
+
+def _receive(response: httpx.Response, url: str, output_type: str, pace: _Pace) -> _Download:
+    """Read a final (non-redirect) response's body into a temp file, checking it all."""
+    if response.status_code != 200:
+        raise _http_failure(response.status_code)
+    limit = settings.FLORASITE_OUTPUT_MAX_BYTES
+    content_type = _checked_content_type(response, url, output_type)
+    declared = response.headers.get("content-length", "")
+    declared_size = int(declared) if declared.isdigit() else None
+    if declared_size is not None and declared_size > limit:
+        raise _too_large(limit)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    try:
+        digest = hashlib.sha256()
+        chunks = response.iter_bytes()
+        while True:
+            with pace.step():
+                chunk = next(chunks, None)
+            if chunk is None:
+                break
+            pace.received += len(chunk)
+            if pace.received > limit:
+                raise _too_large(limit)
+            digest.update(chunk)
+            spool.write(chunk)
+        size = pace.received
+        encoded = response.headers.get("content-encoding", "identity") != "identity"
+        if declared_size is not None and not encoded:
+            if size < declared_size:
+                raise KeepFailed("The file arrived incomplete.")
+            if size > declared_size or _excess_bytes(response) > 0:
+                raise KeepFailed("The file server sent more than the size it declared.")
+        if size == 0:
+            raise KeepFailed("FLORA's file server sent an empty file.")
+    except httpx.RemoteProtocolError as exc:
+        # h11's word for a body cut short of its Content-Length (or mangled framing).
+        spool.close()
+        raise KeepFailed("The file arrived incomplete.") from exc
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    media = content_type.split(";", 1)[0]
+    extension = EXTENSIONS.get(media) or (mimetypes.guess_extension(media) or ".bin")
+    return _Download(spool, size, digest.hexdigest(), content_type, extension.lstrip("."))
+
+
 def download(url: str, output_type: str, client: httpx.Client | None = None) -> _Download:
     """Fetch one output file under every rule in the module docstring, into a temp file."""
     client = client or get_download_client()
-    limit = settings.FLORASITE_OUTPUT_MAX_BYTES
-    deadline = time.monotonic() + DOWNLOAD_DEADLINE
-    for _hop in range(MAX_REDIRECTS + 1):
-        check_url(url)
-        with client.stream(
-            "GET",
-            url,
-            headers={"Accept-Encoding": "identity"},
-            follow_redirects=False,
-            timeout=TIMEOUT,
-        ) as response:
-            if response.is_redirect:
+    pace = _Pace()
+    with deadline(DOWNLOAD_DEADLINE):
+        for _hop in range(MAX_REDIRECTS + 1):
+            check_url(url)
+            request = client.build_request("GET", url, headers=_REQUEST_HEADERS, timeout=TIMEOUT)
+            with pace.step():
+                response = client.send(request, stream=True, follow_redirects=False)
+            try:
+                if not response.is_redirect:
+                    return _receive(response, url, output_type, pace)
                 location = response.headers.get("location", "")
                 if not location:
                     raise KeepFailed(f"FLORA's file server answered {response.status_code}.")
                 url = urljoin(url, location)
-                continue
-            if response.status_code != 200:
-                raise _http_failure(response.status_code)
-            content_type = _checked_content_type(response, url, output_type)
-            declared = response.headers.get("content-length", "")
-            declared_size = int(declared) if declared.isdigit() else None
-            if declared_size is not None and declared_size > limit:
-                raise _too_large(limit)
-            spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
-            try:
-                digest = hashlib.sha256()
-                size = 0
-                for chunk in response.iter_bytes(CHUNK_SIZE):
-                    size += len(chunk)
-                    if size > limit:
-                        raise _too_large(limit)
-                    if time.monotonic() > deadline:
-                        raise KeepFailed("The file took too long to arrive.")
-                    digest.update(chunk)
-                    spool.write(chunk)
-                encoded = response.headers.get("content-encoding", "identity") != "identity"
-                if declared_size is not None and not encoded and size != declared_size:
-                    raise KeepFailed("The file arrived incomplete.")
-                if size == 0:
-                    raise KeepFailed("FLORA's file server sent an empty file.")
-            except BaseException:
-                spool.close()
-                raise
-            spool.seek(0)
-            media = content_type.split(";", 1)[0]
-            extension = EXTENSIONS.get(media) or (mimetypes.guess_extension(media) or ".bin")
-            return _Download(spool, size, digest.hexdigest(), content_type, extension.lstrip("."))
+            finally:
+                response.close()
     raise KeepFailed(f"FLORA's file URL redirected more than {MAX_REDIRECTS} times.")
 
 
