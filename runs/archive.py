@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import ipaddress
+import itertools
 import logging
 import mimetypes
 import re
@@ -737,6 +738,26 @@ def keep_run_outputs(run_pk: int) -> dict[str, int]:
     return outcome
 
 
+def _fair_order(now: datetime) -> list[int]:
+    """The due outputs one retry tick tries, in turn: the least failed first, teams by turns.
+
+    An output that keeps failing (a stuck server costs up to STALL_GRACE each time) goes
+    after outputs that failed less or were never tried, and every team's best candidate
+    comes before any team's second: however many bad outputs one team has, another team's
+    output waits behind at most one of them per round.
+    """
+    rows = (
+        RunOutput.objects.filter(_due(now))
+        .order_by("attempts", F("next_attempt_at").asc(nulls_first=True), "pk")
+        .values_list("pk", "run__team_id")[: RETRY_BATCH * 5]
+    )
+    by_team: dict[int, list[int]] = {}
+    for pk, team_id in rows:
+        by_team.setdefault(team_id, []).append(pk)
+    turns = itertools.zip_longest(*by_team.values())
+    return [pk for turn in turns for pk in turn if pk is not None][:RETRY_BATCH]
+
+
 def retry_due_outputs(now: datetime | None = None) -> int:
     """Copy outputs whose retry is due, or whose copy was never attempted (the periodic job).
 
@@ -744,11 +765,7 @@ def retry_due_outputs(now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     started = time.monotonic()
-    pks = list(
-        RunOutput.objects.filter(_due(now))
-        .order_by(F("next_attempt_at").asc(nulls_first=True), "pk")
-        .values_list("pk", flat=True)[:RETRY_BATCH]
-    )
+    pks = _fair_order(now)
     attempted = 0
     for pk in pks:
         if time.monotonic() - started > RETRY_BUDGET_SECONDS:

@@ -198,3 +198,21 @@ def test_one_teams_dripping_output_does_not_hold_up_another_teams(
     assert fine.keep_status == OutputKeepStatus.KEPT
     _assert_retried_later(slow, "arriving too slowly")
     assert took < 1.5
+
+
+def test_outputs_that_failed_before_go_after_fresh_ones_and_teams_take_turns(
+    team_a, bob, team_b, dave, monkeypatch
+):
+    a_failing = _pending(team_a, bob, "https://cdn.example/a1.png")
+    a_fresh = [_pending(team_a, bob, f"https://cdn.example/a{i}.png") for i in (2, 3, 4)]
+    b_failed_once = _pending(team_b, dave, "https://cdn.example/b1.png")
+    due = timezone.now() - timedelta(seconds=1)
+    RunOutput.objects.filter(pk=a_failing.pk).update(attempts=3, next_attempt_at=due)
+    RunOutput.objects.filter(pk=b_failed_once.pk).update(attempts=1, next_attempt_at=due)
+    tried: list[int] = []
+    monkeypatch.setattr(archive, "keep_output", lambda pk: tried.append(pk) or "pending")
+
+    archive.retry_due_outputs()
+
+    a2, a3, a4 = (o.pk for o in a_fresh)
+    assert tried == [a2, b_failed_once.pk, a3, a4, a_failing.pk]
