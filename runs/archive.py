@@ -54,6 +54,7 @@ import httpx
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -89,9 +90,12 @@ DOWNLOAD_DEADLINE = 600.0
 # few bytes a second is cut after 20 s instead of holding the worker for the whole deadline.
 STALL_GRACE = 20.0
 MIN_RATE = 32 * 1024
-# A claimed output is left alone by other workers this long: longer than any download, so a
-# worker that died mid-copy is replaced only after it certainly gave up.
-CLAIM_LEASE = timedelta(seconds=DOWNLOAD_DEADLINE + 300)
+# A claimed output is left alone by other workers this long. The worker copying it renews
+# the claim every LEASE_RENEWAL for as long as the copy runs (_renewing_claim), so the lease
+# need not outlast the longest download, only a dead worker: one killed mid-copy leaves the
+# output to the retry job (every minute) about a minute later, not after fifteen.
+CLAIM_LEASE = timedelta(seconds=60)
+LEASE_RENEWAL = CLAIM_LEASE / 3
 TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=10.0)
 MAX_REDIRECTS = 3
 CHUNK_SIZE = 64 * 1024
@@ -630,20 +634,63 @@ def _due(now: datetime) -> Q:
     )
 
 
-def _claim(output_pk: int, now: datetime) -> bool:
-    """Take the output for this worker; False when someone else has it or it is not due."""
-    return (
-        RunOutput.objects.filter(_due(now), pk=output_pk).update(
-            attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE
-        )
-        == 1
+def _claim(output_pk: int, now: datetime) -> datetime | None:
+    """Take the output for this worker: the claim's end, or None when someone else has it
+    or it is not due. A claim is an attempt: a later claim by anyone has a higher count."""
+    until = now + CLAIM_LEASE
+    claimed = RunOutput.objects.filter(_due(now), pk=output_pk).update(
+        attempts=F("attempts") + 1, next_attempt_at=until
     )
+    return until if claimed == 1 else None
+
+
+def _still_ours(output: RunOutput) -> QuerySet[RunOutput]:
+    """The output's row, as long as no other worker claimed it after this one."""
+    return RunOutput.objects.filter(
+        pk=output.pk, keep_status=OutputKeepStatus.PENDING, attempts=output.attempts
+    )
+
+
+@contextlib.contextmanager
+def _renewing_claim(output: RunOutput, until: datetime) -> Iterator[None]:
+    """Keep this worker's claim on `output` alive while the block runs.
+
+    A thread renews it every LEASE_RENEWAL, whether or not bytes are arriving, with an UPDATE
+    that matches only the lease this worker last wrote: it never renews a claim another
+    worker took once ours ran out, nor overwrites the retry time of an outcome already
+    recorded. The thread uses its own database connection and closes it when the block ends.
+    """
+    stop = threading.Event()
+
+    def renew(until: datetime) -> None:
+        try:
+            while not stop.wait(LEASE_RENEWAL.total_seconds()):
+                renewed = timezone.now() + CLAIM_LEASE
+                mine = _still_ours(output).filter(next_attempt_at=until)
+                try:
+                    if not mine.update(next_attempt_at=renewed):
+                        return
+                    until = renewed
+                except Exception:  # the database may be back by the next renewal
+                    logger.exception("Could not renew the claim on output %s", output.pk)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(
+        target=renew, args=(until,), name=f"keep-lease-{output.pk}", daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _record_failure(output: RunOutput, message: str, *, final: bool) -> str:
     now = timezone.now()
     give_up = final or output.attempts >= MAX_ATTEMPTS
-    RunOutput.objects.filter(pk=output.pk, keep_status=OutputKeepStatus.PENDING).update(
+    _still_ours(output).update(
         keep_status=OutputKeepStatus.FAILED if give_up else OutputKeepStatus.PENDING,
         next_attempt_at=None if give_up else now + backoff(output.attempts),
         last_error=message[:500],
@@ -670,10 +717,16 @@ def keep_output(output_pk: int, *, client: httpx.Client | None = None) -> str:
 
     Returns the output's keep status afterwards, or "skipped" when it was not claimed.
     """
-    now = timezone.now()
-    if not _claim(output_pk, now):
+    until = _claim(output_pk, timezone.now())
+    if until is None:
         return "skipped"
     output = RunOutput.objects.select_related("run").get(pk=output_pk)
+    with _renewing_claim(output, until):
+        return _copy(output, client)
+
+
+def _copy(output: RunOutput, client: httpx.Client | None) -> str:
+    """keep_output's work once the output is claimed: fetch, store, record the outcome."""
     if not output.source_url:
         return _record_failure(output, "FLORA gave no URL for this output.", final=True)
     try:
@@ -699,7 +752,7 @@ def keep_output(output_pk: int, *, client: httpx.Client | None = None) -> str:
     finally:
         fetched.file.close()
 
-    updated = RunOutput.objects.filter(pk=output.pk, keep_status=OutputKeepStatus.PENDING).update(
+    updated = _still_ours(output).update(
         file=stored,
         content_type=fetched.content_type,
         size=fetched.size,
@@ -710,7 +763,8 @@ def keep_output(output_pk: int, *, client: httpx.Client | None = None) -> str:
         last_error="",
     )
     if not updated:
-        # The row changed under us (deleted, or reset by an admin): do not leave an orphan.
+        # The row changed under us (deleted, reset by an admin, or claimed by another worker
+        # after our lease ran out): do not leave an orphan.
         default_storage.delete(stored)
         return "skipped"
     logger.info(
