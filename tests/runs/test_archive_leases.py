@@ -2,14 +2,20 @@
 
 A copy in progress renews its claim (runs.archive._renewing_claim), so the claim's lease only
 has to outlast a dead worker, not the longest download. The leases here are shrunk to about
-a second; the dead worker is simulated (a claim made 70 s ago).
+a second; the dead worker is simulated (a claim made 70 s ago), then real: a db_worker
+subprocess killed in the middle of a dripping download.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import respx
@@ -19,10 +25,11 @@ from django.utils import timezone
 
 from runs import archive
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
-from tests.hostile import HostileFlora, drip
+from tests.hostile import HostileFlora, drip, steady
 
 pytestmark = pytest.mark.django_db
 
+ROOT = Path(__file__).resolve().parents[2]
 CDN = "https://cdn.flora-files.example"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 
@@ -147,3 +154,98 @@ def test_a_worker_that_lost_its_claim_neither_renews_it_nor_keeps_a_copy(
     assert (output.attempts, output.next_attempt_at, output.file.name) == (2, theirs, "")
     # The copy it made was not left behind in storage.
     assert all(not default_storage.exists(name) for name in saves)
+
+
+# --- A real worker, really killed -----------------------------------------------------------
+
+_WORKER = """
+import os, sys
+from datetime import timedelta
+
+os.environ["DJANGO_SETTINGS_MODULE"] = "florasite.test_settings"
+from django.conf import settings
+
+settings.DATABASES["default"]["NAME"] = sys.argv[1]
+settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+settings.PUBLIC_BASE_URL = sys.argv[2]
+import django
+
+django.setup()
+from runs import archive
+
+archive.CLAIM_LEASE = timedelta(seconds=1)
+archive.LEASE_RENEWAL = timedelta(seconds=0.2)
+from django.core.management import call_command
+
+call_command(
+    "db_worker", "--worker-id", "doomed", "--interval", "0.1", "--no-startup-delay",
+    "--no-periodic", "--no-reload", "--verbosity", "0",
+)
+"""
+
+
+def _wait_for(condition, timeout: float, what: str) -> float:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout, f"gave up waiting for {what}"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_copy_is_replaced_within_seconds_of_its_lease(team_a, bob, hostile):
+    from django_tasks_db.models import DBTaskResult
+
+    from florasite.models import WorkerHeartbeat
+
+    requests = []
+
+    def first_drips_then_answers(handler) -> None:
+        requests.append(handler.path)
+        slow = drip(PNG, every=0.2, limit=30, content_type="image/png")
+        (slow if len(requests) == 1 else steady(PNG, rate=10**6))(handler)
+
+    hostile.route("/files/", first_drips_then_answers)
+    output = _pending(team_a, bob, f"{hostile.url}/files/still.png")
+    task = DBTaskResult.objects.create(
+        task_path="runs.tasks.keep_outputs",
+        args_kwargs={"args": [output.run_id], "kwargs": {}},
+        backend_name="default",
+        run_after=timezone.now(),
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _WORKER, connection.settings_dict["NAME"], hostile.url],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        claimed = []
+
+        def renewed() -> bool:
+            row = RunOutput.objects.get(pk=output.pk)
+            if row.next_attempt_at is not None and not row.last_error:
+                claimed.append(row.next_attempt_at)
+            return len(set(claimed)) >= 2  # claimed, then renewed mid-copy at least once
+
+        _wait_for(renewed, 20, "the worker to claim the output and renew the claim")
+        assert WorkerHeartbeat.objects.filter(worker_id="doomed").exists()
+        assert DBTaskResult.objects.get(pk=task.pk).status == "RUNNING"
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+    killed = time.monotonic()
+
+    _wait_for(lambda: archive.retry_due_outputs() == 1, 5, "the next retry to take it over")
+    recovered = time.monotonic() - killed
+    output.refresh_from_db()
+    assert output.keep_status == OutputKeepStatus.KEPT
+    assert output.attempts == 2 and len(requests) == 2
+    assert recovered < 2.5  # the 1 s lease, then the next retry
+
+    # A minute after its last beat the worker counts as dead, and its task row says so.
+    from florasite.tasks import fail_orphaned_tasks
+
+    assert fail_orphaned_tasks(now=timezone.now() + timedelta(seconds=61)) == 1
+    task.refresh_from_db()
+    assert task.status == "FAILED"
+    assert "doomed" in task.traceback
