@@ -27,7 +27,8 @@ Fetching a URL that came from elsewhere is dangerous, so downloading is defensiv
   truncated file kept;
 - failures are retried with exponential backoff up to MAX_ATTEMPTS; refusals (unsafe URL,
   too large, wrong type) are final at once. Each output is claimed with a conditional
-  UPDATE before it is fetched, so several workers never copy the same one.
+  UPDATE before it is fetched, so several workers never copy the same one; the claim is a
+  short lease the copying worker renews, so one that dies mid-copy is replaced in a minute.
 """
 
 from __future__ import annotations
@@ -86,8 +87,9 @@ DOWNLOAD_DEADLINE = 600.0
 # The rate floor (see _Pace): after STALL_GRACE seconds a copy must have averaged MIN_RATE
 # bytes a second since it started, or it is given up as stuck and retried later. 20 s covers
 # a slow first byte (a storage service signing or warming a file) and a few redirects; 32 KB/s
-# is a tenth of a poor mobile link, so a real transfer never falls below it, while a drip of a
-# few bytes a second is cut after 20 s instead of holding the worker for the whole deadline.
+# (256 kbit/s) is far below any transfer between servers that works, so a real copy never
+# falls under it (a 200 MB video at the floor would miss the deadline anyway), while a drip
+# of a few bytes a second is cut after 20 s instead of holding the worker for 600.
 STALL_GRACE = 20.0
 MIN_RATE = 32 * 1024
 # A claimed output is left alone by other workers this long. The worker copying it renews
@@ -489,8 +491,9 @@ class _Pace:
     MIN_RATE bytes a second since the start. Like the deadline, the floor is enforced on the
     socket: each step (a request, the next piece of the body) waits only until the moment the
     average would fall below it, so a server that stops sending is cut at that moment whether
-    or not another byte ever arrives. A fast start earns slack: a file that has arrived at
-    1 MB/s for a minute may then pause for half an hour's worth of the floor, no longer.
+    or not another byte ever arrives. The floor is on the average, so a fast start earns
+    slack for a slow patch later; a complete stall still ends at TIMEOUT's 30 s read timeout,
+    and everything at DOWNLOAD_DEADLINE.
     """
 
     def __init__(self) -> None:
