@@ -15,3 +15,9 @@ class FlorasiteConfig(AppConfig):
         periodic.register(
             "florasite.housekeeping", timedelta(hours=6), "florasite.tasks.housekeeping"
         )
+        # A task whose worker died is marked failed about a minute after its last beat.
+        periodic.register(
+            "florasite.dead_workers",
+            timedelta(minutes=1),
+            "florasite.tasks.fail_dead_workers_tasks",
+        )

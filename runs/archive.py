@@ -17,23 +17,34 @@ Fetching a URL that came from elsewhere is dangerous, so downloading is defensiv
 - a size limit (settings.FLORASITE_OUTPUT_MAX_BYTES): Content-Length is checked first and
   bytes are counted while streaming, since a server may lie or send none;
 - a content-type allowlist per output type (no HTML or SVG: the copy is served from our
-  origin); timeouts per operation and a deadline for the whole file;
+  origin);
+- time limits enforced on the socket, so that a server dripping a byte now and then (which
+  never trips a per-read timeout) cannot hold the worker: every connect, write and read of a
+  download waits at most until DOWNLOAD_DEADLINE for the whole file (all redirect hops), and
+  at most until the rate floor says the copy is stuck (see `_Pace`);
+- the body must be exactly as long as its Content-Length: shorter (the server closed early)
+  or longer (h11 would silently stop at the declared length) is a failed copy, never a
+  truncated file kept;
 - failures are retried with exponential backoff up to MAX_ATTEMPTS; refusals (unsafe URL,
   too large, wrong type) are final at once. Each output is claimed with a conditional
-  UPDATE before it is fetched, so several workers never copy the same one.
+  UPDATE before it is fetched, so several workers never copy the same one; the claim is a
+  short lease the copying worker renews, so one that dies mid-copy is replaced in a minute.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
+import itertools
 import logging
 import mimetypes
+import re
 import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -44,10 +55,12 @@ import httpx
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from flora._transport import DeadlineBackend, DeadlineTransport, deadline, remaining
 from florasite.net import host_address, is_public_ip
 from runs.jobs import savepoint
 from runs.models import OutputKeepStatus, Run, RunOutput
@@ -70,11 +83,23 @@ MAX_ATTEMPTS = 6
 # Backoff after attempt n (1-based): 1, 2, 4, 8, 16 minutes... capped.
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
-# A whole file must arrive within this many seconds, however slowly the bytes drip.
+# A whole file must arrive within this many seconds, however slowly the bytes drip (the
+# socket's every operation is bounded by it, see flora._transport).
 DOWNLOAD_DEADLINE = 600.0
-# A claimed output is left alone by other workers this long: longer than any download, so a
-# worker that died mid-copy is replaced only after it certainly gave up.
-CLAIM_LEASE = timedelta(seconds=DOWNLOAD_DEADLINE + 300)
+# The rate floor (see _Pace): after STALL_GRACE seconds a copy must have averaged MIN_RATE
+# bytes a second since it started, or it is given up as stuck and retried later. 20 s covers
+# a slow first byte (a storage service signing or warming a file) and a few redirects; 32 KB/s
+# (256 kbit/s) is far below any transfer between servers that works, so a real copy never
+# falls under it (a 200 MB video at the floor would miss the deadline anyway), while a drip
+# of a few bytes a second is cut after 20 s instead of holding the worker for 600.
+STALL_GRACE = 20.0
+MIN_RATE = 32 * 1024
+# A claimed output is left alone by other workers this long. The worker copying it renews
+# the claim every LEASE_RENEWAL for as long as the copy runs (_renewing_claim), so the lease
+# need not outlast the longest download, only a dead worker: one killed mid-copy leaves the
+# output to the retry job (every minute) about a minute later, not after fifteen.
+CLAIM_LEASE = timedelta(seconds=60)
+LEASE_RENEWAL = CLAIM_LEASE / 3
 TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=10.0)
 MAX_REDIRECTS = 3
 CHUNK_SIZE = 64 * 1024
@@ -263,8 +288,57 @@ def check_url(url: str) -> None:
     public_addresses(host, port or 443)
 
 
-class _PublicOnlyBackend(httpcore.SyncBackend):
-    """Connects only to public addresses, and to exactly the address it checked."""
+class _CountedStream(httpcore.NetworkStream):
+    """A connection that counts the bytes it reads, and remembers the first ones.
+
+    h11 stops reading a body at its Content-Length and drops whatever follows, so a server
+    sending more than it declared would be kept cut short. The download compares the bytes
+    that came off the connection with the head and body h11 made of them (`_excess_bytes`);
+    requests say `Connection: close`, so each connection carries one response only.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+        self.received = 0
+        self.start = bytearray()
+
+    def _count(self, data: bytes) -> None:
+        self.received += len(data)
+        if len(self.start) < _HEAD_KEPT:
+            self.start += data[: _HEAD_KEPT - len(self.start)]
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data = self._inner.read(max_bytes, timeout)
+        self._count(data)
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        # Whatever the server already sent past the response is counted too (a read that
+        # does not wait: nothing there, or the server closed, is the normal case).
+        with contextlib.suppress(Exception):
+            self._count(self._inner.read(CHUNK_SIZE, 0))
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _CountedStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _PublicOnlyBackend(DeadlineBackend):
+    """Connects only to public addresses, and to exactly the address it checked.
+
+    As a DeadlineBackend, every socket operation waits at most until the current deadline.
+    """
 
     def connect_tcp(
         self,
@@ -277,32 +351,24 @@ class _PublicOnlyBackend(httpcore.SyncBackend):
         last_error: Exception | None = None
         for address in public_addresses(host, port):
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                stream = super().connect_tcp(address, port, timeout, local_address, socket_options)
+                return _CountedStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
         assert last_error is not None
         raise last_error
 
 
-class _GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport with the address-checking network backend and no proxies.
+def _guarded_transport() -> httpx.HTTPTransport:
+    """httpx's transport with the address-checking, deadline-bound backend and no proxies.
 
     TLS still verifies the certificate against the URL's host name (httpcore passes it as
     the server name), while the TCP connection goes to the checked address.
     """
-
-    def __init__(self) -> None:
-        super().__init__(retries=0)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=20,
-            max_keepalive_connections=5,
-            keepalive_expiry=5.0,
-            http1=True,
-            http2=False,
-            retries=0,
-            network_backend=_PublicOnlyBackend(),
-        )
+    return DeadlineTransport(
+        backend=_PublicOnlyBackend(),
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=5, keepalive_expiry=5.0),
+    )
 
 
 _client: httpx.Client | None = None
@@ -320,7 +386,7 @@ def get_download_client() -> httpx.Client:
         with _client_lock:
             if _client is None:
                 _client = httpx.Client(
-                    transport=_GuardedTransport(),
+                    transport=_guarded_transport(),
                     timeout=TIMEOUT,
                     follow_redirects=False,
                     trust_env=False,
@@ -389,57 +455,148 @@ def _too_large(limit: int) -> RefusedDownload:
     )
 
 
+_TOO_LONG = "The file took too long to arrive."
+_TOO_SLOW = "The file is arriving too slowly."
+# Close each connection after its response: the byte count in _CountedStream is then one
+# response's, and bytes a lying server sent past its Content-Length can never be read as the
+# answer to the next request on a reused connection.
+_REQUEST_HEADERS = {"Accept-Encoding": "identity", "Connection": "close"}
+# More than httpcore accepts for a response head (100 KB), 1xx heads included.
+_HEAD_KEPT = 128 * 1024
+_BLANK_LINE = re.compile(rb"\n\r?\n")  # where h11 ends a head
+# Socket timeouts may fire a hair early; a timeout this close to a limit is that limit's.
+_TIMER_SLACK = 0.05
+
+
+class _Pace:
+    """The deadline and the rate floor, for one download and all its redirect hops.
+
+    From the first request on, the copy has STALL_GRACE seconds for connecting, redirects,
+    headers and its first bytes; after that the body received so far must average at least
+    MIN_RATE bytes a second since the start. Like the deadline, the floor is enforced on the
+    socket: each step (a request, the next piece of the body) waits only until the moment the
+    average would fall below it, so a server that stops sending is cut at that moment whether
+    or not another byte ever arrives. The floor is on the average, so a fast start earns
+    slack for a slow patch later; a complete stall still ends at TIMEOUT's 30 s read timeout,
+    and everything at DOWNLOAD_DEADLINE.
+    """
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.received = 0
+
+    def _left(self) -> float:
+        return self.started + max(STALL_GRACE, self.received / MIN_RATE) - time.monotonic()
+
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
+        """Bound every socket operation in the block by both limits; KeepFailed past one."""
+        total = remaining()
+        if total is not None and total <= 0:
+            raise KeepFailed(_TOO_LONG)
+        left = self._left()
+        if left <= 0:
+            raise KeepFailed(_TOO_SLOW)
+        try:
+            with deadline(left):
+                yield
+        except httpx.TimeoutException as exc:
+            total = remaining()
+            if total is not None and total <= _TIMER_SLACK:
+                raise KeepFailed(_TOO_LONG) from exc
+            if self._left() <= _TIMER_SLACK:
+                raise KeepFailed(_TOO_SLOW) from exc
+            raise  # an ordinary per-operation timeout
+
+
+def _head_length(data: bytes) -> int | None:
+    """Where the body starts in the bytes a connection received: after any 1xx heads and the
+    response's own, found as h11 finds them. None when the head is not all there."""
+    at = 0
+    while match := _BLANK_LINE.search(data, at):
+        status = data[at : match.start()].split(b" ", 2)
+        at = match.end()
+        if not (len(status) > 1 and status[1].startswith(b"1")):
+            return at
+    return None
+
+
+def _excess_bytes(response: httpx.Response) -> int:
+    """How many bytes the server sent past the response's Content-Length (0 when unknown)."""
+    stream = response.extensions.get("network_stream")
+    if not isinstance(stream, _CountedStream) or "transfer-encoding" in response.headers:
+        return 0
+    head = _head_length(bytes(stream.start))
+    if head is None:
+        return 0
+    return stream.received - head - response.num_bytes_downloaded
+
+
+def _receive(response: httpx.Response, url: str, output_type: str, pace: _Pace) -> _Download:
+    """Read a final (non-redirect) response's body into a temp file, checking it all."""
+    if response.status_code != 200:
+        raise _http_failure(response.status_code)
+    limit = settings.FLORASITE_OUTPUT_MAX_BYTES
+    content_type = _checked_content_type(response, url, output_type)
+    declared = response.headers.get("content-length", "")
+    declared_size = int(declared) if declared.isdigit() else None
+    if declared_size is not None and declared_size > limit:
+        raise _too_large(limit)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    try:
+        digest = hashlib.sha256()
+        chunks = response.iter_bytes()
+        while True:
+            with pace.step():
+                chunk = next(chunks, None)
+            if chunk is None:
+                break
+            pace.received += len(chunk)
+            if pace.received > limit:
+                raise _too_large(limit)
+            digest.update(chunk)
+            spool.write(chunk)
+        size = pace.received
+        encoded = response.headers.get("content-encoding", "identity") != "identity"
+        if declared_size is not None and not encoded:
+            if size < declared_size:
+                raise KeepFailed("The file arrived incomplete.")
+            if size > declared_size or _excess_bytes(response) > 0:
+                raise KeepFailed("The file server sent more than the size it declared.")
+        if size == 0:
+            raise KeepFailed("FLORA's file server sent an empty file.")
+    except httpx.RemoteProtocolError as exc:
+        # h11's word for a body cut short of its Content-Length (or mangled framing).
+        spool.close()
+        raise KeepFailed("The file arrived incomplete.") from exc
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    media = content_type.split(";", 1)[0]
+    extension = EXTENSIONS.get(media) or (mimetypes.guess_extension(media) or ".bin")
+    return _Download(spool, size, digest.hexdigest(), content_type, extension.lstrip("."))
+
+
 def download(url: str, output_type: str, client: httpx.Client | None = None) -> _Download:
     """Fetch one output file under every rule in the module docstring, into a temp file."""
     client = client or get_download_client()
-    limit = settings.FLORASITE_OUTPUT_MAX_BYTES
-    deadline = time.monotonic() + DOWNLOAD_DEADLINE
-    for _hop in range(MAX_REDIRECTS + 1):
-        check_url(url)
-        with client.stream(
-            "GET",
-            url,
-            headers={"Accept-Encoding": "identity"},
-            follow_redirects=False,
-            timeout=TIMEOUT,
-        ) as response:
-            if response.is_redirect:
+    pace = _Pace()
+    with deadline(DOWNLOAD_DEADLINE):
+        for _hop in range(MAX_REDIRECTS + 1):
+            check_url(url)
+            request = client.build_request("GET", url, headers=_REQUEST_HEADERS, timeout=TIMEOUT)
+            with pace.step():
+                response = client.send(request, stream=True, follow_redirects=False)
+            try:
+                if not response.is_redirect:
+                    return _receive(response, url, output_type, pace)
                 location = response.headers.get("location", "")
                 if not location:
                     raise KeepFailed(f"FLORA's file server answered {response.status_code}.")
                 url = urljoin(url, location)
-                continue
-            if response.status_code != 200:
-                raise _http_failure(response.status_code)
-            content_type = _checked_content_type(response, url, output_type)
-            declared = response.headers.get("content-length", "")
-            declared_size = int(declared) if declared.isdigit() else None
-            if declared_size is not None and declared_size > limit:
-                raise _too_large(limit)
-            spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
-            try:
-                digest = hashlib.sha256()
-                size = 0
-                for chunk in response.iter_bytes(CHUNK_SIZE):
-                    size += len(chunk)
-                    if size > limit:
-                        raise _too_large(limit)
-                    if time.monotonic() > deadline:
-                        raise KeepFailed("The file took too long to arrive.")
-                    digest.update(chunk)
-                    spool.write(chunk)
-                encoded = response.headers.get("content-encoding", "identity") != "identity"
-                if declared_size is not None and not encoded and size != declared_size:
-                    raise KeepFailed("The file arrived incomplete.")
-                if size == 0:
-                    raise KeepFailed("FLORA's file server sent an empty file.")
-            except BaseException:
-                spool.close()
-                raise
-            spool.seek(0)
-            media = content_type.split(";", 1)[0]
-            extension = EXTENSIONS.get(media) or (mimetypes.guess_extension(media) or ".bin")
-            return _Download(spool, size, digest.hexdigest(), content_type, extension.lstrip("."))
+            finally:
+                response.close()
     raise KeepFailed(f"FLORA's file URL redirected more than {MAX_REDIRECTS} times.")
 
 
@@ -465,20 +622,63 @@ def _due(now: datetime) -> Q:
     )
 
 
-def _claim(output_pk: int, now: datetime) -> bool:
-    """Take the output for this worker; False when someone else has it or it is not due."""
-    return (
-        RunOutput.objects.filter(_due(now), pk=output_pk).update(
-            attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE
-        )
-        == 1
+def _claim(output_pk: int, now: datetime) -> datetime | None:
+    """Take the output for this worker: the claim's end, or None when someone else has it
+    or it is not due. A claim is an attempt: a later claim by anyone has a higher count."""
+    until = now + CLAIM_LEASE
+    claimed = RunOutput.objects.filter(_due(now), pk=output_pk).update(
+        attempts=F("attempts") + 1, next_attempt_at=until
     )
+    return until if claimed == 1 else None
+
+
+def _still_ours(output: RunOutput) -> QuerySet[RunOutput]:
+    """The output's row, as long as no other worker claimed it after this one."""
+    return RunOutput.objects.filter(
+        pk=output.pk, keep_status=OutputKeepStatus.PENDING, attempts=output.attempts
+    )
+
+
+@contextlib.contextmanager
+def _renewing_claim(output: RunOutput, until: datetime) -> Iterator[None]:
+    """Keep this worker's claim on `output` alive while the block runs.
+
+    A thread renews it every LEASE_RENEWAL, whether or not bytes are arriving, with an UPDATE
+    that matches only the lease this worker last wrote: it never renews a claim another
+    worker took once ours ran out, nor overwrites the retry time of an outcome already
+    recorded. The thread uses its own database connection and closes it when the block ends.
+    """
+    stop = threading.Event()
+
+    def renew(until: datetime) -> None:
+        try:
+            while not stop.wait(LEASE_RENEWAL.total_seconds()):
+                renewed = timezone.now() + CLAIM_LEASE
+                mine = _still_ours(output).filter(next_attempt_at=until)
+                try:
+                    if not mine.update(next_attempt_at=renewed):
+                        return
+                    until = renewed
+                except Exception:  # the database may be back by the next renewal
+                    logger.exception("Could not renew the claim on output %s", output.pk)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(
+        target=renew, args=(until,), name=f"keep-lease-{output.pk}", daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _record_failure(output: RunOutput, message: str, *, final: bool) -> str:
     now = timezone.now()
     give_up = final or output.attempts >= MAX_ATTEMPTS
-    RunOutput.objects.filter(pk=output.pk, keep_status=OutputKeepStatus.PENDING).update(
+    _still_ours(output).update(
         keep_status=OutputKeepStatus.FAILED if give_up else OutputKeepStatus.PENDING,
         next_attempt_at=None if give_up else now + backoff(output.attempts),
         last_error=message[:500],
@@ -505,10 +705,16 @@ def keep_output(output_pk: int, *, client: httpx.Client | None = None) -> str:
 
     Returns the output's keep status afterwards, or "skipped" when it was not claimed.
     """
-    now = timezone.now()
-    if not _claim(output_pk, now):
+    until = _claim(output_pk, timezone.now())
+    if until is None:
         return "skipped"
     output = RunOutput.objects.select_related("run").get(pk=output_pk)
+    with _renewing_claim(output, until):
+        return _copy(output, client)
+
+
+def _copy(output: RunOutput, client: httpx.Client | None) -> str:
+    """keep_output's work once the output is claimed: fetch, store, record the outcome."""
     if not output.source_url:
         return _record_failure(output, "FLORA gave no URL for this output.", final=True)
     try:
@@ -534,7 +740,7 @@ def keep_output(output_pk: int, *, client: httpx.Client | None = None) -> str:
     finally:
         fetched.file.close()
 
-    updated = RunOutput.objects.filter(pk=output.pk, keep_status=OutputKeepStatus.PENDING).update(
+    updated = _still_ours(output).update(
         file=stored,
         content_type=fetched.content_type,
         size=fetched.size,
@@ -545,7 +751,8 @@ def keep_output(output_pk: int, *, client: httpx.Client | None = None) -> str:
         last_error="",
     )
     if not updated:
-        # The row changed under us (deleted, or reset by an admin): do not leave an orphan.
+        # The row changed under us (deleted, reset by an admin, or claimed by another worker
+        # after our lease ran out): do not leave an orphan.
         default_storage.delete(stored)
         return "skipped"
     logger.info(
@@ -583,6 +790,26 @@ def _keep_isolated(output_pk: int, run_code: str) -> str:
         return "error"
 
 
+def _fair_order(now: datetime) -> list[tuple[int, str]]:
+    """The due outputs one retry tick tries, in turn: the least failed first, teams by turns.
+
+    An output that keeps failing (a stuck server costs up to STALL_GRACE each time) goes
+    after outputs that failed less or were never tried, and every team's best candidate
+    comes before any team's second: however many bad outputs one team has, another team's
+    output waits behind at most one of them per round.
+    """
+    rows = (
+        RunOutput.objects.filter(_due(now))
+        .order_by("attempts", F("next_attempt_at").asc(nulls_first=True), "pk")
+        .values_list("pk", "run__team_id", "run__code")[: RETRY_BATCH * 5]
+    )
+    by_team: dict[int, list[tuple[int, str]]] = {}
+    for pk, team_id, code in rows:
+        by_team.setdefault(team_id, []).append((pk, code))
+    turns = itertools.zip_longest(*by_team.values())
+    return [item for turn in turns for item in turn if item is not None][:RETRY_BATCH]
+
+
 def retry_due_outputs(now: datetime | None = None) -> int:
     """Copy outputs whose retry is due, or whose copy was never attempted (the periodic job).
 
@@ -590,11 +817,7 @@ def retry_due_outputs(now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     started = time.monotonic()
-    pks = list(
-        RunOutput.objects.filter(_due(now))
-        .order_by(F("next_attempt_at").asc(nulls_first=True), "pk")
-        .values_list("pk", "run__code")[:RETRY_BATCH]
-    )
+    pks = _fair_order(now)
     attempted = 0
     for pk, code in pks:
         if time.monotonic() - started > RETRY_BUDGET_SECONDS:

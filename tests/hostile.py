@@ -116,12 +116,23 @@ def answer(body: Any, status: int = 200) -> Behaviour:
     return lambda handler: send_json(handler, body, status)
 
 
-def drip(body: bytes, *, every: float, headers_first: bool = True, limit: float = 60) -> Behaviour:
-    """Send one byte every `every` seconds: the body only, or the status line too."""
+def drip(
+    body: bytes,
+    *,
+    every: float,
+    headers_first: bool = True,
+    limit: float = 60,
+    content_type: str = "application/json",
+) -> Behaviour:
+    """Send one byte every `every` seconds: the body only, or the status line too.
+
+    After `limit` seconds the connection is closed, the body unfinished."""
 
     def behaviour(handler: _Handler) -> None:
+        # Whatever happens, this connection serves no further request.
+        handler.close_connection = True
         head = (
-            f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         stream = body if headers_first else head + body
@@ -134,7 +145,25 @@ def drip(body: bytes, *, every: float, headers_first: bool = True, limit: float 
                 return
             handler.wfile.write(stream[i : i + 1])
             handler.wfile.flush()
+
+    return behaviour
+
+
+def steady(body: bytes, *, rate: int, content_type: str = "image/png") -> Behaviour:
+    """Send `body` at about `rate` bytes a second (in tenths of a second), with its length."""
+
+    def behaviour(handler: _Handler) -> None:
         handler.close_connection = True
+        handler.send_response(200)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        piece = max(1, rate // 10)
+        for i in range(0, len(body), piece):
+            if handler.stopping.wait(0.1):
+                return
+            handler.wfile.write(body[i : i + piece])
+            handler.wfile.flush()
 
     return behaviour
 
@@ -174,5 +203,20 @@ def lying_length(body: bytes, *, declared: int, content_type: str = "image/png")
         handler.wfile.write(body)
         handler.wfile.flush()
         handler.close_connection = True
+
+    return behaviour
+
+
+def overlong(body: bytes, *, declared: int, content_type: str = "image/png") -> Behaviour:
+    """Declare `declared` bytes, send all of `body` (longer), then close the connection."""
+
+    def behaviour(handler: _Handler) -> None:
+        handler.close_connection = True
+        handler.send_response(200)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(declared))
+        handler.end_headers()
+        handler.wfile.write(body)
+        handler.wfile.flush()
 
     return behaviour

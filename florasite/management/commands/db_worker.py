@@ -2,7 +2,9 @@
 
 This command shadows django_tasks_db's own (florasite comes first in INSTALLED_APPS), so
 `manage.py db_worker` is still the one command to run; it behaves exactly as upstream, and a
-daemon thread beats and ticks every TICK_SECONDS.
+daemon thread beats and ticks every TICK_SECONDS. Every worker beats, even one that runs no
+periodic jobs: a task result left RUNNING by a worker with no fresh heartbeat is taken for a
+dead worker's and marked failed (florasite.tasks.fail_orphaned_tasks).
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ logger = logging.getLogger("florasite.worker")
 TICK_SECONDS = 5.0
 
 
-def _ticker(worker_id: str, stop: threading.Event) -> None:
+def _ticker(worker_id: str, stop: threading.Event, *, jobs: bool = True) -> None:
     while not stop.is_set():
         try:
             close_old_connections()
             periodic.beat(worker_id)
-            periodic.tick(worker_id)
+            if jobs:
+                periodic.tick(worker_id)
         except Exception:  # a failed tick must not kill the worker; the next one retries
             logger.exception("Periodic tick failed")
         finally:
@@ -43,16 +46,19 @@ class Command(UpstreamCommand):
             "--no-periodic",
             action="store_false",
             dest="periodic",
-            help="Do not beat or run periodic jobs from this worker.",
+            help="Do not run periodic jobs from this worker (it still beats).",
         )
 
     def handle(self, *args: Any, periodic: bool = True, **options: Any) -> None:
         stop = threading.Event()
-        if periodic and not options.get("batch"):
-            thread = threading.Thread(
-                target=_ticker, args=(options["worker_id"], stop), name="periodic", daemon=True
-            )
-            thread.start()
+        thread = threading.Thread(
+            target=_ticker,
+            args=(options["worker_id"], stop),
+            kwargs={"jobs": periodic and not options.get("batch")},
+            name="periodic",
+            daemon=True,
+        )
+        thread.start()
         try:
             super().handle(*args, **options)
         finally:
