@@ -12,15 +12,19 @@ that drips its answers one byte every 2 s; team "Bench" uses the built-in sandbo
   (the deadline stays: without it the attack holds threads for minutes, not seconds).
   Target: the guarded ratio attack/quiet stays close to 1 (<= 2) for every page; the
   unguarded run is the case that fails (the attack takes every thread).
-- **worker** (`--worker-only` to run just this): one db_worker; team Bench's run completes
-  at the sandbox and its output is copied, timed from submission to "kept", on a quiet
-  worker and while team Hostile's output download drips (1 byte every 2 s from a URL of
-  the dashboard's own origin: bench_urls' /bench/drip). Target: ratio close to 1.
+- **worker** (`--worker-only` to run just this): team Bench's runs complete at the sandbox
+  and their outputs are copied, timed from start to "kept" (the sweep ticks every 5 s, so
+  expect 2-6 s), with make run's workers (one for output copies, 4 threads, and one for
+  the rest) on a quiet machine and while team Hostile's two output copies drip (1 byte
+  every 2 s from bench_urls' /bench/drip, on the dashboard's own origin, which the keeper
+  may fetch while the sandbox is on); then with a single one-thread db_worker for every
+  queue, the case that fails: the first run waits behind both drips (2 x the 20 s grace of
+  the copy's rate floor). Target: the worst run with two workers within 1.5x of quiet.
 
 Server CPU per request (gunicorn's processes, from /proc) is printed beside the request
 rates: the load generator shares the machine's two cores.
 
-    .venv/bin/python bench/hostile_flora.py            # about 2 minutes
+    .venv/bin/python bench/hostile_flora.py            # about 5 minutes
     .venv/bin/python bench/hostile_flora.py --seconds 10 --web-only
 """
 
@@ -208,14 +212,135 @@ def print_web(rounds: dict[str, dict]) -> bool:
     return ok
 
 
+# --- worker -----------------------------------------------------------------------------------
+
+WORKER_MODES = {
+    "quiet": "two workers (make run), no drip",
+    "drip, two workers": "make run's two workers; team Hostile's 2 outputs drip",
+    "drip, one worker": "one db_worker for every queue; team Hostile's 2 outputs drip",
+}
+
+
+def worker_round(mode: str, runs: int) -> dict:
+    command = [sys.executable, __file__, "--worker-round", mode, "--runs", str(runs)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))
+
+
+def _worker_round_here(mode: str, runs: int) -> dict:
+    """Time team Bench's runs from start to output kept, in one worker setup."""
+    server = Server(log_level="WARNING", settings_module="bench_settings", speedup=4.0)
+    workers: list[subprocess.Popen] = []
+    try:
+        server.setup_django()
+        from _harness import start_sandbox_run
+        from django.utils import timezone
+
+        from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
+        from runs.tasks import keep_outputs
+        from teams.models import Team
+
+        bench_team = make_team(server)
+        server.start()
+        manage = [sys.executable, str(BENCH_DIR.parent / "manage.py"), "db_worker"]
+        if mode == "drip, one worker":
+            commands = [manage]
+        else:
+            commands = [
+                [*manage, "--queue-name=*", "--exclude-queues=outputs"],
+                [*manage, "--queue-name=outputs", "--no-periodic", "--threads=4"],
+            ]
+        env = {**server.env(), "DJANGO_SETTINGS_MODULE": "florasite.settings"}
+        for command in commands:
+            log = (server.workdir / f"worker-{len(workers)}.log").open("wb")
+            workers.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT))
+        time.sleep(3)  # the workers start polling
+
+        if mode != "quiet":
+            hostile = Team.objects.create(name="Hostile", slug="hostile")
+            bad = Run.objects.create(
+                team=hostile,
+                technique_id="tech_x",
+                technique_name="Drip",
+                status=RunStatus.COMPLETED,
+                flora_run_id="run_drip",
+                completed_at=timezone.now(),
+            )
+            for i in range(2):
+                RunOutput.objects.create(
+                    run=bad,
+                    position=i,
+                    output_id=f"image_{i}",
+                    type="imageUrl",
+                    source_url=f"{server.base_url}/bench/drip/{i}.png",
+                )
+            keep_outputs.enqueue(bad.pk)
+            time.sleep(1)  # the copier is now inside the drip
+
+        timings = []
+        for i in range(runs):
+            started = time.monotonic()
+            flora_id = start_sandbox_run(server, f"bench worker {i}")
+            run = Run.objects.create(
+                team=bench_team,
+                technique_id="tech_tarot-pull",
+                technique_name="Tarot Pull",
+                status=RunStatus.PENDING,
+                flora_run_id=flora_id,
+                workspace_id="ws_demo",
+                submitted_at=timezone.now(),
+                next_refresh_at=timezone.now(),
+            )
+            deadline = started + 180
+            while time.monotonic() < deadline:
+                kept = RunOutput.objects.filter(run=run, keep_status=OutputKeepStatus.KEPT)
+                total = RunOutput.objects.filter(run=run).count()
+                if total and kept.count() == total:
+                    break
+                time.sleep(0.2)
+            timings.append(time.monotonic() - started)
+        return {"timings": timings}
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        server.cleanup()
+
+
+def print_worker(results: dict[str, dict]) -> bool:
+    print("\nworker: team Bench's runs, from start to output kept (s); the first starts while")
+    print("team Hostile's copies drip. Target: the worst of two workers within 1.5x of quiet.")
+    quiet = max(results["quiet"]["timings"])
+    ok = True
+    for mode, result in results.items():
+        worst = max(result["timings"])
+        ratio = worst / quiet
+        if mode == "drip, two workers" and ratio > 1.5:
+            ok = False
+        runs = ", ".join(f"{t:.1f}" for t in result["timings"])
+        print(f"{mode:<20} worst {worst:>6.1f} s {ratio:>6.2f}x   ({runs}): {WORKER_MODES[mode]}")
+    return ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10, help="timed requests per page and phase")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds before timing")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per worker case")
     parser.add_argument("--web-only", action="store_true")
     parser.add_argument("--worker-only", action="store_true")
     parser.add_argument("--round", choices=["on", "off"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker-round", choices=list(WORKER_MODES), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker_round:
+        result = _worker_round_here(args.worker_round, args.runs)
+        print("RESULT " + json.dumps(result))
+        return 0
     if args.round:
         # One round in a process of its own (Django is configured once per process).
         result = web_round(args.round == "on", args.n, args.settle)
@@ -232,10 +357,8 @@ def main() -> int:
             rounds[label] = json.loads(line.removeprefix("RESULT "))
         ok = print_web(rounds) and ok
     if not args.web_only:
-        from _hostile_worker import worker_round
-
-        ok = worker_round() and ok
-    print("\nPASS" if ok else "\nFAIL: a guarded page slowed down under the attack")
+        ok = print_worker({mode: worker_round(mode, args.runs) for mode in WORKER_MODES}) and ok
+    print("\nPASS" if ok else "\nFAIL: another team's work slowed down under the attack")
     return 0 if ok else 1
 
 

@@ -1,7 +1,9 @@
-"""Run the web server (gunicorn) and the background worker (db_worker) side by side.
+"""Run the web server (gunicorn) and the background workers (db_worker) side by side.
 
-Ctrl-C (or SIGTERM) stops both cleanly; if either exits on its own, the other is stopped too,
-so `make run` never leaves a half-running dashboard behind.
+Two workers: one for everything but output copies (with the periodic jobs), one for output
+copies alone, so a slow file server never delays a run's status. Ctrl-C (or SIGTERM) stops
+all cleanly; if one exits on its own, the others are stopped too, so `make run` never leaves
+a half-running dashboard behind.
 """
 
 from __future__ import annotations
@@ -22,13 +24,29 @@ def main() -> int:
     env.setdefault("DJANGO_SETTINGS_MODULE", "florasite.settings")
     commands = {
         "web": [str(BIN / "gunicorn"), "-c", str(ROOT / "florasite" / "gunicorn.conf.py")],
-        "worker": [sys.executable, str(ROOT / "manage.py"), "db_worker"],
+        # Every queue but the output copies, with the periodic jobs...
+        "worker": [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "db_worker",
+            "--queue-name=*",
+            "--exclude-queues=outputs",
+        ],
+        # ...and the copies alone: a file server that drips never delays a run's status.
+        "copier": [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "db_worker",
+            "--queue-name=outputs",
+            "--no-periodic",
+            "--threads=4",
+        ],
     }
     procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}
     bind = env.get("GUNICORN_BIND", "127.0.0.1:8000")
     print(
         f"florasite is starting on http://{bind}/ (web pid {procs['web'].pid}, "
-        f"worker pid {procs['worker'].pid}); press Ctrl-C to stop.",
+        f"worker pids {procs['worker'].pid} and {procs['copier'].pid}); press Ctrl-C to stop.",
         flush=True,
     )
 

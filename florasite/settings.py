@@ -188,7 +188,8 @@ else:
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default"],
+        # "outputs": copies of run outputs (runs.tasks.OUTPUTS_QUEUE), kept apart from the rest.
+        "QUEUES": ["default", "outputs"],
     }
 }
 

@@ -30,7 +30,12 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "test-media"
 # Tests run background work by calling the task functions directly.
-TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.dummy.DummyBackend",
+        "QUEUES": ["default", "outputs"],
+    }
+}
 # Static files come from the finders in tests; there is no collected folder.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True

@@ -17,7 +17,7 @@ class RunsConfig(AppConfig):
         periodic.register("runs.sweep", timedelta(seconds=5), "runs.tasks.sweep_runs")
         periodic.register("runs.reconcile", timedelta(seconds=15), "runs.tasks.reconcile_runs")
         periodic.register("runs.sync", timedelta(minutes=2), "runs.tasks.sync_all_teams")
-        periodic.register("runs.keep", timedelta(minutes=1), "runs.tasks.retry_keeping_outputs")
+        periodic.register("runs.keep", timedelta(seconds=20), "runs.tasks.retry_keeping_outputs")
         periodic.register(
             "runs.prune_webhooks", timedelta(hours=6), "runs.tasks.prune_webhook_deliveries"
         )

@@ -109,6 +109,13 @@ SPOOL_IN_MEMORY = 8 * 1024 * 1024
 # copies after this many seconds, so ticks never pile up behind a slow server.
 RETRY_BATCH = 20
 RETRY_BUDGET_SECONDS = 45.0
+# At most this many of one team's copies run at once in one worker process; one more is left
+# pending, unclaimed, for the periodic retry. The copier runs several threads (bin/serve.py),
+# so a team whose file server drips holds at most this many of them, never all.
+TEAM_COPIES_AT_ONCE = 2
+
+_team_copies: dict[int, int] = {}
+_team_copies_lock = threading.Lock()
 
 _IMAGE_TYPES = frozenset(
     {"image/png", "image/jpeg", "image/webp", "image/gif", "image/avif", "image/heic"}
@@ -703,14 +710,42 @@ def _storage_name(output: RunOutput, extension: str) -> str:
 def keep_output(output_pk: int, *, client: httpx.Client | None = None) -> str:
     """Copy one pending media output into storage, if it is due and this worker claims it.
 
-    Returns the output's keep status afterwards, or "skipped" when it was not claimed.
+    Returns the output's keep status afterwards, "skipped" when it was not claimed, or
+    "deferred" when its team already has TEAM_COPIES_AT_ONCE copies running here (it stays
+    due, for the periodic retry).
     """
-    until = _claim(output_pk, timezone.now())
-    if until is None:
+    team_id = RunOutput.objects.filter(pk=output_pk).values_list("run__team_id", flat=True).first()
+    if team_id is None:
         return "skipped"
-    output = RunOutput.objects.select_related("run").get(pk=output_pk)
-    with _renewing_claim(output, until):
-        return _copy(output, client)
+    with _team_slot(team_id) as slot:
+        if not slot:
+            return "deferred"
+        until = _claim(output_pk, timezone.now())
+        if until is None:
+            return "skipped"
+        output = RunOutput.objects.select_related("run").get(pk=output_pk)
+        with _renewing_claim(output, until):
+            return _copy(output, client)
+
+
+@contextlib.contextmanager
+def _team_slot(team_id: int) -> Iterator[bool]:
+    """One of the team's copy slots in this process, if one is free (see TEAM_COPIES_AT_ONCE)."""
+    with _team_copies_lock:
+        busy = _team_copies.get(team_id, 0)
+        if busy >= TEAM_COPIES_AT_ONCE:
+            got = False
+        else:
+            _team_copies[team_id] = busy + 1
+            got = True
+    try:
+        yield got
+    finally:
+        if got:
+            with _team_copies_lock:
+                _team_copies[team_id] -= 1
+                if not _team_copies[team_id]:
+                    del _team_copies[team_id]
 
 
 def _copy(output: RunOutput, client: httpx.Client | None) -> str:
@@ -822,7 +857,7 @@ def retry_due_outputs(now: datetime | None = None) -> int:
     for pk, code in pks:
         if time.monotonic() - started > RETRY_BUDGET_SECONDS:
             break
-        if _keep_isolated(pk, code) != "skipped":
+        if _keep_isolated(pk, code) not in ("skipped", "deferred"):
             attempted += 1
     return attempted
 

@@ -216,3 +216,42 @@ def test_outputs_that_failed_before_go_after_fresh_ones_and_teams_take_turns(
 
     a2, a3, a4 = (o.pk for o in a_fresh)
     assert tried == [a2, b_failed_once.pk, a3, a4, a_failing.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_team_holds_at_most_its_copy_slots_the_others_copy_meanwhile(
+    team_a, bob, team_b, dave, hostile, quick
+):
+    import threading
+
+    from django.db import connection
+
+    hostile.route("/files/a/", drip(PNG, every=0.1, limit=4, content_type="image/png"))
+    hostile.route("/files/b/", steady(PNG, rate=10**6))
+    slow = [_pending(team_a, bob, f"{hostile.url}/files/a/{i}.png") for i in range(3)]
+    fine = _pending(team_b, dave, f"{hostile.url}/files/b/still.png")
+    results: dict[int, str] = {}
+
+    def keep(output: RunOutput) -> None:
+        try:
+            results[output.pk] = archive.keep_output(output.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=keep, args=(o,)) for o in slow[:2]]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)  # both of team A's slots are now in the drip
+    started = time.monotonic()
+    keep(slow[2])  # a third copy of team A's: left for later at once, not claimed
+    keep(fine)  # team B's copy is not behind team A's drips
+    took = time.monotonic() - started
+    for thread in threads:
+        thread.join(10)
+
+    assert results[slow[2].pk] == "deferred" and results[fine.pk] == OutputKeepStatus.KEPT
+    assert took < 0.3
+    third = RunOutput.objects.get(pk=slow[2].pk)
+    assert (third.keep_status, third.attempts, third.next_attempt_at) == ("pending", 0, None)
+    assert sorted(results[o.pk] for o in slow[:2]) == ["pending", "pending"]  # too slow: later
+    assert archive._team_copies == {}

@@ -166,7 +166,9 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "florasite.test_settings"
 from django.conf import settings
 
 settings.DATABASES["default"]["NAME"] = sys.argv[1]
-settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+settings.TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "outputs"]}
+}
 settings.PUBLIC_BASE_URL = sys.argv[2]
 import django
 
@@ -211,6 +213,7 @@ def test_a_worker_killed_mid_copy_is_replaced_within_seconds_of_its_lease(team_a
         task_path="runs.tasks.keep_outputs",
         args_kwargs={"args": [output.run_id], "kwargs": {}},
         backend_name="default",
+        queue_name="outputs",
         run_after=timezone.now(),
     )
     worker = subprocess.Popen(

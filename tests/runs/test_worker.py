@@ -231,3 +231,69 @@ def test_several_workers_sweeping_at_once_refresh_each_run_once(team_a, bob, flo
     assert not errors, errors
     assert sum(report.count("refreshed") for report in reports) == 6
     assert flora.get_run == 6
+
+
+def test_output_copies_have_a_queue_of_their_own():
+    # A dripping file server then holds up only other copies, never a run's status.
+    from runs import tasks
+
+    assert tasks.keep_outputs.queue_name == tasks.OUTPUTS_QUEUE == "outputs"
+    assert tasks.retry_keeping_outputs.queue_name == "outputs"
+    others = [tasks.refresh_run, tasks.sweep_runs, tasks.reconcile_runs, tasks.sync_all_teams]
+    assert {task.queue_name for task in others} == {"default"}
+
+
+def test_a_plain_db_worker_serves_every_queue_and_make_run_splits_them(settings):
+    from django.core.management import load_command_class
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    command = load_command_class("florasite", "db_worker")
+    options = command.create_parser("manage.py", "db_worker").parse_args([])
+    assert options.queue_name == "*"
+
+    from pathlib import Path
+
+    serve = (Path(__file__).resolve().parents[2] / "bin" / "serve.py").read_text()
+    assert '"--queue-name=outputs"' in serve and '"--exclude-queues=outputs"' in serve
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_with_threads_runs_tasks_side_by_side_under_one_id(settings):
+    import signal
+    import threading
+    import time
+
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks_db.DatabaseBackend",
+            "QUEUES": ["default", "outputs"],
+        }
+    }
+    from runs import archive, tasks
+
+    running = threading.Barrier(2, timeout=5)
+    # Each copy waits until the other one runs too: a single loop would time the barrier out.
+    def both_at_once(run_pk):
+        running.wait()
+        return {}
+
+    original = archive.keep_run_outputs
+    archive.keep_run_outputs = both_at_once
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        results = [tasks.keep_outputs.enqueue(pk) for pk in (1, 2)]
+        started = time.monotonic()
+        call_command(
+            "db_worker", "--threads=2", "--batch", "--queue-name=outputs", "--worker-id=pair",
+            "--no-startup-delay", "--interval=0.05", "--verbosity=0",
+        )
+    finally:
+        archive.keep_run_outputs = original
+    assert time.monotonic() - started < 5
+    rows = DBTaskResult.objects.filter(pk__in=[r.id for r in results])
+    assert {row.status for row in rows} == {"SUCCESSFUL"}
+    assert {tuple(row.worker_ids) for row in rows} == {("pair",)}
+    assert signal.getsignal(signal.SIGINT) is handler  # the caller's handlers are back
