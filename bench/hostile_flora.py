@@ -85,11 +85,11 @@ def _time_pages(
     """At least n rounds over the pages, and for at least `seconds` (at most 3x that)."""
     timings: dict[str, list[float]] = {page: [] for page in pages}
     statuses: dict[str, set[int]] = {page: set() for page in pages}
-    started = time.perf_counter()
+    began = time.perf_counter()
     rounds = 0
     with httpx.Client(base_url=base, timeout=60) as client:
         while True:
-            elapsed = time.perf_counter() - started
+            elapsed = time.perf_counter() - began
             if rounds >= n and elapsed >= seconds or rounds and elapsed > 3 * max(seconds, 1):
                 break
             rounds += 1
@@ -208,19 +208,28 @@ def web_round(guards: bool, n: int, settle: float) -> dict:
 def print_web(rounds: dict[str, dict]) -> bool:
     ok = True
     print(f"\nweb: median / p95 ms, quiet vs while {ATTACKERS} requests of team Hostile drip")
-    header = f"{'page':<18}{'guards':<8}{'quiet':>16}{'attacked':>18}{'ratio (median)':>16}"
+    header = (
+        f"{'page':<18}{'guards':<8}{'quiet':>16}{'attacked':>18}{'ratio median':>14}{'p95':>8}"
+    )
     print(header)
     print("-" * len(header))
     for label, result in rounds.items():
         for page, (qm, qp, _, _) in result["quiet"].items():
             am, ap, statuses, _ = result["attacked"][page]
             ratio = am / qm if qm else float("inf")
+            p95_ratio = ap / qp if qp else float("inf")
             if label == "on" and ratio > 2.0:
                 ok = False
             print(
                 f"{page:<18}{label:<8}{qm:>8.1f} /{qp:>6.1f}{am:>10.1f} /{ap:>6.1f}"
-                f"{ratio:>15.2f}x  {sorted(statuses)}"
+                f"{ratio:>13.2f}x{p95_ratio:>8.1f}x  {sorted(statuses)}"
             )
+    off = rounds.get("off")
+    if off is not None:
+        worst = max(a[1] / q[1] for q, a in zip(off["quiet"].values(), off["attacked"].values()))
+        if worst < 10:
+            print("WARNING: the unguarded round did not degrade: the attack did not take hold")
+            ok = False
     print()
     for label, result in rounds.items():
         total, held = result["attack"]
