@@ -208,9 +208,7 @@ def web_round(guards: bool, n: int, settle: float) -> dict:
 def print_web(rounds: dict[str, dict]) -> bool:
     ok = True
     print(f"\nweb: median / p95 ms, quiet vs while {ATTACKERS} requests of team Hostile drip")
-    header = (
-        f"{'page':<18}{'guards':<8}{'quiet':>16}{'attacked':>18}{'ratio median':>14}{'p95':>8}"
-    )
+    header = f"{'page':<18}{'guards':<8}{'quiet':>16}{'attacked':>18}{'ratio median':>14}{'p95':>8}"
     print(header)
     print("-" * len(header))
     for label, result in rounds.items():
@@ -226,7 +224,8 @@ def print_web(rounds: dict[str, dict]) -> bool:
             )
     off = rounds.get("off")
     if off is not None:
-        worst = max(a[1] / q[1] for q, a in zip(off["quiet"].values(), off["attacked"].values()))
+        pairs = zip(off["quiet"].values(), off["attacked"].values(), strict=True)
+        worst = max(attacked[1] / quiet[1] for quiet, attacked in pairs)
         if worst < 10:
             print("WARNING: the unguarded round did not degrade: the attack did not take hold")
             ok = False
