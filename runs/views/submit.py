@@ -16,13 +16,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from runs.access import get_run_for_member
-from runs.forms import RunForm, intent_from_token
 from runs.models import Run, RunStatus
 from runs.submit import existing_runs, submit
 from teams.access import require_membership, require_role
 from teams.models import Role, SecretUnavailable
 from teams.services import NoConnection, get_connection
 from techniques import services
+from techniques.forms import RunForm, intent_from_token
 from techniques.pages import (
     not_connected_page,
     technique_gone_page,
