@@ -14,7 +14,8 @@ from teams.models import ConnectionStatus, Role
 from teams.permissions import can_start_runs
 from techniques.fields import RUN_INPUT_TYPES, guidance_for
 from techniques.forms import RunForm
-from techniques.services import Problem, TechniqueResult, workspace_choices
+from techniques.problems import Problem
+from techniques.services import TechniqueResult, workspace_choices
 
 if TYPE_CHECKING:
     from teams.models import FloraConnection, Membership

@@ -27,7 +27,8 @@ from techniques.pages import (
     unavailable_page,
 )
 from techniques.prefill import again_inputs
-from techniques.services import MEDIA_FILTERS, CatalogUnavailable, TechniqueGone
+from techniques.problems import CatalogUnavailable, TechniqueGone
+from techniques.services import MEDIA_FILTERS
 
 FILTER_WORDS = {
     "text": ("takes text", "makes text"),

@@ -29,7 +29,7 @@ from techniques.pages import (
     technique_page,
     unavailable_page,
 )
-from techniques.services import CatalogUnavailable, TechniqueGone
+from techniques.problems import CatalogUnavailable, TechniqueGone, problem_from
 
 # How each refusal answers the browser (the page itself says the rest).
 _REFUSAL_STATUS = {400: 400, 401: 502, 402: 402, 403: 403, 429: 429}
@@ -111,7 +111,7 @@ def start_run(request: HttpRequest, technique_id: str) -> HttpResponse:
     try:
         client = services.interactive_client(team)
     except (NoConnection, SecretUnavailable) as exc:
-        problem = services.problem_from(connection, exc)
+        problem = problem_from(connection, exc)
         return technique_page(
             request, form=form, refusal_message=problem.message, status=503, **page
         )
