@@ -13,8 +13,8 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from runs.display import OutputItem, member_items
 from runs.models import RunStatus
-from runs.serving import OutputItem, member_items
 from teams.permissions import can_start_runs
 from techniques.services import is_valid_technique_id
 

@@ -16,14 +16,9 @@ from django.views.decorators.http import require_safe
 from django_htmx.http import HTMX_STOP_POLLING
 
 from runs.access import get_run_for_member
+from runs.display import input_items, output_filename, technique_slug
 from runs.models import OutputKeepStatus, Run, RunOrigin
-from runs.serving import (
-    input_items,
-    output_filename,
-    serve_output,
-    technique_slug,
-    zip_stream,
-)
+from runs.serving import serve_output, zip_stream
 from runs.views.shares import shares_context
 from teams.permissions import can_start_runs
 from techniques.services import is_valid_technique_id

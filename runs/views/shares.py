@@ -24,8 +24,9 @@ from django.views.decorators.http import require_POST, require_safe
 
 from runs import shares
 from runs.access import get_run_for_member
+from runs.display import input_items, output_filename, share_items
 from runs.models import OutputKeepStatus, Run, RunStatus, ShareLink
-from runs.serving import input_items, output_filename, serve_output, share_items
+from runs.serving import serve_output
 from teams.models import Membership
 from teams.permissions import can_revoke_share, can_share
 

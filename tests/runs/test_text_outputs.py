@@ -13,8 +13,8 @@ import respx
 from django.utils import timezone
 
 from runs import shares
+from runs.display import TEXT_PREVIEW_CHARS
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
-from runs.serving import TEXT_PREVIEW_CHARS
 
 pytestmark = pytest.mark.django_db
 
