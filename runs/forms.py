@@ -1,4 +1,4 @@
-"""The forms of the runs pages: a new share link (run page).
+"""The forms of the runs pages: the history's filters, and a new share link (run page).
 
 The run form itself is built from a technique's schema and lives with the catalog
 (techniques/forms.py).
@@ -6,11 +6,81 @@ The run form itself is built from a technique's schema and lives with the catalo
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.http import QueryDict
 
 from runs import shares
+from runs.models import RunStatus
 
-__all__ = ["ShareForm"]
+__all__ = ["IN_PROGRESS", "OUTSIDE", "HistoryFilterForm", "ShareForm"]
+
+IN_PROGRESS = "in_progress"
+OUTSIDE = "outside"
+STATUS_CHOICES = [
+    ("", "Any status"),
+    (IN_PROGRESS, "In progress"),
+    (RunStatus.COMPLETED, "Completed"),
+    (RunStatus.FAILED, "Failed"),
+    (RunStatus.FAILED_TO_START, "Failed to start"),
+    (RunStatus.RUNNING, "Running"),
+    (RunStatus.PENDING, "Pending"),
+    (RunStatus.SUBMITTING, "Submitting"),
+    (RunStatus.CHECKING, "Checking with FLORA"),
+]
+
+
+class HistoryFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    technique = forms.CharField(max_length=200, required=False, widget=forms.Select)
+    member = forms.CharField(max_length=150, required=False, widget=forms.Select)
+    workspace = forms.ChoiceField(required=False)
+    project = forms.CharField(max_length=100, required=False, widget=forms.Select)
+    date_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(
+        self,
+        data: QueryDict,
+        *,
+        techniques: list[tuple[str, str]],
+        members: list[tuple[str, str]],
+        workspaces: list[str],
+        projects: list[str],
+    ) -> None:
+        super().__init__(data)
+        # Select widgets offer what exists; a bookmarked value that no longer appears in the
+        # list (a renamed technique, a member who left) still filters, and stays selected.
+        self.fields["technique"].widget.choices = _with_current(
+            [("", "Any technique"), *techniques], data.get("technique")
+        )
+        self.fields["member"].widget.choices = _with_current(
+            [("", "Anyone"), (OUTSIDE, "Started outside the dashboard"), *members],
+            data.get("member"),
+        )
+        self.fields["workspace"].choices = [("", "Any workspace")] + [(w, w) for w in workspaces]
+        self.fields["project"].widget.choices = _with_current(
+            [("", "Any project")] + [(p, p) for p in projects], data.get("project")
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+            cleaned.pop("date_to", None)
+        return cleaned
+
+
+def _with_current(choices: list[tuple[str, str]], current: str | None) -> list[tuple[str, str]]:
+    if current and current not in {value for value, _ in choices}:
+        return [*choices, (current, current)]
+    return choices
 
 
 class ShareForm(forms.Form):

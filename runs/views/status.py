@@ -18,9 +18,9 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
 
 from runs.access import get_run_for_member
+from runs.history import attach_thumbs
 from runs.models import Run
 from runs.refresh import refresh_if_due
-from runs.views.history import attach_thumbs
 from runs.views.run_page import outputs_context
 from teams.access import require_membership
 
