@@ -9,14 +9,14 @@ from __future__ import annotations
 from csp.constants import SELF
 from csp.decorators import csp_replace
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
 
-from runs.access import get_run_for_member
+from runs.access import get_run_for_member, run_page_fragment
 from runs.display import output_filename, technique_slug
 from runs.models import OutputKeepStatus
 from runs.serving import serve_output, zip_stream
@@ -34,14 +34,13 @@ def run_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_safe
 @vary_on_headers("HX-Request")
+@run_page_fragment
 def run_outputs(request: HttpRequest, code: str) -> HttpResponse:
     """The outputs section, polling itself while copies are being kept (286 once done).
 
     ?stale=1: the page around it was rendered before the run ended (see outputs_context).
     """
     run = get_run_for_member(request, code)
-    if not request.htmx:
-        return redirect("runs:detail", code=run.code)
     ctx = outputs_context(
         run, require_membership(request), aside_stale=request.GET.get("stale") == "1"
     )
@@ -51,11 +50,10 @@ def run_outputs(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_safe
 @vary_on_headers("HX-Request")
+@run_page_fragment
 def run_aside(request: HttpRequest, code: str) -> HttpResponse:
     """Details and share links, refreshed once when the run ends while the page is open."""
     run = get_run_for_member(request, code)
-    if not request.htmx:
-        return redirect("runs:detail", code=run.code)
     return render(
         request, "runs/detail.html#aside", aside_context(run, require_membership(request))
     )

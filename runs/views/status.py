@@ -11,13 +11,13 @@ shows the results without a reload.
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
 
-from runs.access import get_run_for_member
+from runs.access import get_run_for_member, run_page_fragment
 from runs.history import attach_thumbs
 from runs.models import Run
 from runs.refresh import refresh_if_due
@@ -35,15 +35,13 @@ def _refreshed(request: HttpRequest, run: Run) -> Run:
 @require_safe
 @never_cache
 @vary_on_headers("HX-Request")
+@run_page_fragment
 def run_status(request: HttpRequest, code: str) -> HttpResponse:
     """The run page's status box; once the run has ended, its outputs section too."""
     if request.GET.get("page") == "list":
         # What history rows polled before they had runs:status_row (tabs open across a deploy).
         return run_status_row(request, code)
     run = get_run_for_member(request, code, with_creator=False)
-    if not request.htmx:
-        # Opened in a browser tab: the run page shows the same, and more.
-        return redirect("runs:detail", code=run.code)
     run = _refreshed(request, run)
     ctx = {"run": run, "status_oob_outputs": run.is_terminal}
     if run.is_terminal:
@@ -56,11 +54,10 @@ def run_status(request: HttpRequest, code: str) -> HttpResponse:
 @require_safe
 @never_cache
 @vary_on_headers("HX-Request")
+@run_page_fragment
 def run_status_row(request: HttpRequest, code: str) -> HttpResponse:
     """One row of the history, while its run is in flight."""
     run = get_run_for_member(request, code)
-    if not request.htmx:
-        return redirect("runs:detail", code=run.code)
     run = _refreshed(request, run)
     attach_thumbs([run])
     status = HTMX_STOP_POLLING if run.is_terminal else 200
