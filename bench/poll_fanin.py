@@ -51,7 +51,7 @@ class Scenario:
 
 
 def _viewer(server: Server, scenario: Scenario, cookie: str, deadline: float) -> None:
-    url = f"{server.base_url}/runs/{scenario.run_code}/status?page=detail"
+    url = f"{server.base_url}/runs/{scenario.run_code}/status"
     headers = {"HX-Request": "true"}
     with httpx.Client(cookies={"sessionid": cookie}, headers=headers, timeout=30) as client:
         # Viewers open the page at different moments, then poll on htmx's fixed beat.

@@ -8,7 +8,7 @@ turns in three rounds:
 * hello, logged in: the bare view with the same session cookie, so it pays the same
   middleware (session, user, team membership) as the fragment: the honest baseline;
 * hello, anonymous: the bare view without a cookie (the floor of a Django request here);
-* fragment, run in flight: /runs/<code>/status?page=detail of a running run whose refresh
+* fragment, run in flight: /runs/<code>/status of a running run whose refresh
   claim is held by someone else: what every viewer but one gets on every poll;
 * fragment, run completed: the final answer (286) with the outputs section swapped in.
 
@@ -176,7 +176,7 @@ def main() -> int:
         connections.close_all()  # the client processes are forked: no shared connection
         server.start()
 
-        detail = "/runs/{}/status?page=detail"
+        detail = "/runs/{}/status"
         targets = [
             Target("hello, logged in", "/bench/hello", cookie, False, 200),
             Target("hello, anonymous", "/bench/hello", None, False, 200),

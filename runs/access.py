@@ -1,12 +1,17 @@
-"""Access helper for run views: the current team's run, or 404 for anyone else's."""
+"""Access helpers for run views: the current team's run, or 404 for anyone else's."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
+from collections.abc import Callable
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 
 from runs.models import Run
 from teams.access import require_membership
+
+FragmentView = Callable[[HttpRequest, str], HttpResponse]
 
 
 def get_run_for_member(request: HttpRequest, code: str, *, with_creator: bool = True) -> Run:
@@ -18,3 +23,20 @@ def get_run_for_member(request: HttpRequest, code: str, *, with_creator: bool = 
     membership = require_membership(request)
     runs = Run.objects.select_related("created_by") if with_creator else Run.objects.all()
     return get_object_or_404(runs, code=code, team=membership.team)
+
+
+def run_page_fragment(view: FragmentView) -> FragmentView:
+    """For a view that answers htmx with a part of the run page (``view(request, code)``).
+
+    A browser tab that opens its URL (no htmx) is sent to the run page, which shows the
+    same and more; someone else's run is 404 first, as everywhere.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, code: str) -> HttpResponse:
+        if not request.htmx:  # type: ignore[attr-defined]
+            run = get_run_for_member(request, code, with_creator=False)
+            return redirect("runs:detail", code=run.code)
+        return view(request, code)
+
+    return wrapper

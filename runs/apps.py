@@ -11,6 +11,11 @@ class RunsConfig(AppConfig):
 
     def ready(self) -> None:
         from florasite import periodic
+        from runs.again import inputs_of_run
+        from techniques.prefill import register_again_inputs
+
+        # "Run again" fills the technique page's form with the run's inputs.
+        register_again_inputs(inputs_of_run)
 
         # Runs nobody watches are refreshed by the sweep; runs started elsewhere are
         # imported by the sync; create calls whose answer was lost are reconciled.

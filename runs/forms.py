@@ -1,345 +1,96 @@
-"""The run form, generated from a technique's `inputs`, and its server-issued intent key.
+"""The forms of the runs pages: the history's filters, and a new share link (run page).
 
-One field per input, in schema order. Every field cleans to a list of values: [] for an
-optional input left empty (it is then left out of the request, never sent as ""), one value
-for an ordinary input, one or more for `allow_multiple` inputs (one run per value).
+The run form itself is built from a technique's schema and lives with the catalog
+(techniques/forms.py).
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-import re
-import secrets
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
 
 from django import forms
-from django.core import signing
-from django.core.exceptions import ValidationError
+from django.http import QueryDict
 
-from florasite.templatetags.florasite import media_label
+from runs import shares
+from runs.models import RunStatus
 
-if TYPE_CHECKING:
-    from flora import Technique, TechniqueIO
-    from teams.models import Team
+__all__ = ["IN_PROGRESS", "OUTSIDE", "HistoryFilterForm", "ShareForm"]
 
-__all__ = [
-    "FIELD_PREFIX",
-    "MAX_RUNS_PER_SUBMISSION",
-    "RUN_INPUT_TYPES",
-    "RunForm",
-    "guidance_for",
-    "intent_from_token",
-    "new_intent_token",
+IN_PROGRESS = "in_progress"
+OUTSIDE = "outside"
+STATUS_CHOICES = [
+    ("", "Any status"),
+    (IN_PROGRESS, "In progress"),
+    (RunStatus.COMPLETED, "Completed"),
+    (RunStatus.FAILED, "Failed"),
+    (RunStatus.FAILED_TO_START, "Failed to start"),
+    (RunStatus.RUNNING, "Running"),
+    (RunStatus.PENDING, "Pending"),
+    (RunStatus.SUBMITTING, "Submitting"),
+    (RunStatus.CHECKING, "Checking with FLORA"),
 ]
 
-# What FLORA's run API accepts; a schema may also list audioUrl and documentUrl inputs.
-RUN_INPUT_TYPES = frozenset({"text", "imageUrl", "videoUrl"})
-MEDIA_URL_TYPES = frozenset({"imageUrl", "videoUrl"})
-# Field names are prefixed so that an input id can never clash with the form's own fields.
-FIELD_PREFIX = "in_"
-# One form may start several runs (allow_multiple); each is charged, so keep batches small.
-MAX_RUNS_PER_SUBMISSION = 10
-MAX_TEXT = 4000
-MAX_URL = 2048
-# `accepts_element` inputs may name a FLORA element instead of a URL.
-ELEMENT_ID = re.compile(r"^el_[A-Za-z0-9_-]{1,64}$")
-_INTENT_SALT = "runs.intent"
 
-
-# -- intent keys --------------------------------------------------------------------------
-
-
-def _intent_signer(team: Team, technique_id: str) -> signing.Signer:
-    # Team and technique are part of the salt: a token copied from another team's form (or
-    # another technique's) does not verify, so nobody can aim at someone else's intent key.
-    return signing.Signer(salt=f"{_INTENT_SALT}:{team.pk}:{technique_id}")
-
-
-def new_intent_token(team: Team, technique_id: str) -> str:
-    """A signed, random intent key for one rendering of the run form."""
-    return _intent_signer(team, technique_id).sign(secrets.token_urlsafe(18))
-
-
-def intent_from_token(team: Team, technique_id: str, token: str) -> str | None:
-    """The intent key inside a token this server issued for this team and technique."""
-    try:
-        return _intent_signer(team, technique_id).unsign(token or "")
-    except signing.BadSignature:
-        return None
-
-
-# -- fields -------------------------------------------------------------------------------
-
-
-def _kind(media_type: str) -> str:
-    """'image' for imageUrl; a type FLORA adds later keeps its own name."""
-    label = media_label(media_type)
-    return label.lower() if label != media_type else media_type
-
-
-def guidance_for(io: TechniqueIO) -> str:
-    """'16:9 image', '5 s video', '16:9 video, 5 s': what FLORA expects of this input."""
-    kind = _kind(io.type)
-    ratio = (io.specified_aspect_ratio or "").strip()
-    seconds = io.specified_duration if io.specified_duration and io.specified_duration > 0 else 0
-    length = f"{seconds:g} s" if seconds else ""
-    if ratio and length:
-        return f"{ratio} {kind}, {length}"
-    if ratio:
-        return f"{ratio} {kind}"
-    if length:
-        return f"{length} {kind}"
-    return ""
-
-
-def _media_url_problem(value: str) -> str | None:
-    if value.lower().startswith("data:"):
-        return (
-            "Paste a link, not embedded data: data: URLs are not accepted. Put the file "
-            "somewhere public and use its https:// address."
-        )
-    if len(value) > MAX_URL:
-        return f"This link is too long (at most {MAX_URL} characters)."
-    if any(ch.isspace() for ch in value):
-        return "A link cannot contain spaces."
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-    except ValueError:
-        return "Enter a valid https:// link."
-    if parts.scheme.lower() == "http":
-        return "Use an https:// link: FLORA only fetches media over a secure connection."
-    if parts.scheme.lower() != "https" or not host:
-        return "Enter a full https:// link, for example https://example.com/photo.jpg."
-    return None
-
-
-class TechniqueInputField(forms.Field):
-    """One input of the technique. Cleans to a list of values ([] when left out)."""
-
-    def __init__(self, io: TechniqueIO) -> None:
-        self.io = io
-        self.supported = io.type in RUN_INPUT_TYPES
-        self.multiple = io.allow_multiple and self.supported
-        self.media = io.type in MEDIA_URL_TYPES
-        self.guidance = guidance_for(io)
-        # Requiredness is checked in clean() so the message can name the input.
-        super().__init__(
-            required=False,
-            label=io.name,
-            # Also what aria-describedby points at: the guidance when there is no description.
-            help_text=io.description or self.guidance,
-            widget=self._widget(),
-        )
-
-    def _widget(self) -> forms.Widget:
-        io = self.io
-        attrs: dict[str, Any] = {"data-input-type": io.type}
-        if not self.supported:
-            return forms.TextInput(
-                attrs={**attrs, "disabled": True, "placeholder": "Not accepted by FLORA's run API"}
-            )
-        if not io.optional:
-            attrs["required"] = True
-        if self.multiple:
-            attrs["data-multiple"] = "true"
-        if io.type == "imageUrl":
-            attrs["data-preview"] = "image"
-        if io.type == "text":
-            if not self.multiple:
-                attrs["maxlength"] = MAX_TEXT
-            return forms.Textarea(attrs={**attrs, "rows": 4 if self.multiple else 3})
-        attrs.update(autocomplete="off", spellcheck="false", inputmode="url")
-        if self.multiple:
-            attrs["placeholder"] = "https://…\nhttps://…"
-            return forms.Textarea(attrs={**attrs, "rows": 4})
-        attrs["placeholder"] = "el_… or https://…" if io.accepts_element else "https://…"
-        # type=url would make the browser refuse element ids; plain text then.
-        widget_class = forms.TextInput if io.accepts_element else forms.URLInput
-        return widget_class(attrs=attrs)
-
-    def to_python(self, value: Any) -> list[str]:
-        text = value.strip() if isinstance(value, str) else ""
-        if not text:
-            return []
-        if self.multiple:
-            return [line.strip() for line in text.splitlines() if line.strip()]
-        return [text]
-
-    def validate(self, value: list[str]) -> None:
-        io = self.io
-        if not self.supported:
-            if value:
-                raise ValidationError(
-                    f"FLORA's run API does not accept {_kind(io.type)} inputs: leave this empty.",
-                    code="unsupported",
-                )
-            return
-        if not value and not io.optional:
-            raise ValidationError(f"{io.name} is required.", code="required")
-        problems = []
-        for position, item in enumerate(value, start=1):
-            problem = self._problem(item)
-            if problem:
-                problems.append(f"Line {position}: {problem}" if len(value) > 1 else problem)
-        if problems:
-            raise ValidationError(problems, code="invalid")
-
-    def _problem(self, value: str) -> str | None:
-        if self.io.type == "text":
-            if len(value) > MAX_TEXT:
-                return f"At most {MAX_TEXT} characters (this has {len(value)})."
-            return None
-        if self.io.accepts_element and ELEMENT_ID.match(value):
-            return None
-        return _media_url_problem(value)
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, list | tuple):
-            return "\n".join(str(v) for v in value)
-        return value
-
-
-# -- the form -----------------------------------------------------------------------------
-
-
-class RunForm(forms.Form):
-    intent = forms.CharField(widget=forms.HiddenInput, required=False)
-    workspace = forms.CharField(widget=forms.HiddenInput, required=False)
-    # The number of runs the person saw priced before pressing the button (set by the
-    # page's script, or by the confirmation step): a batch only starts once confirmed.
-    confirmed_runs = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+class HistoryFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    technique = forms.CharField(max_length=200, required=False, widget=forms.Select)
+    member = forms.CharField(max_length=150, required=False, widget=forms.Select)
+    workspace = forms.ChoiceField(required=False)
+    project = forms.CharField(max_length=100, required=False, widget=forms.Select)
+    date_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(
         self,
-        data: Any = None,
+        data: QueryDict,
         *,
-        technique: Technique,
-        team: Team,
-        workspace_id: str = "",
-        initial_inputs: dict[str, list[str]] | None = None,
+        techniques: list[tuple[str, str]],
+        members: list[tuple[str, str]],
+        workspaces: list[str],
+        projects: list[str],
     ) -> None:
-        initial: dict[str, Any] = {
-            "intent": new_intent_token(team, technique.technique_id),
-            "workspace": workspace_id,
-        }
-        for input_id, values in (initial_inputs or {}).items():
-            initial[FIELD_PREFIX + input_id] = "\n".join(values)
-        super().__init__(data, initial=initial)
-        self.technique = technique
-        self.team = team
-        self.intent_key: str | None = None
-        self.plan: list[list[dict[str, str]]] = []
-        for io in technique.inputs:
-            self.fields[FIELD_PREFIX + io.id] = TechniqueInputField(io)
-
-    # -- what the template needs ----------------------------------------------------------
-
-    def input_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.fields if name.startswith(FIELD_PREFIX)]
-
-    @property
-    def blocking_inputs(self) -> list[TechniqueIO]:
-        """Required inputs of a type FLORA's run API cannot take: the form can't be sent."""
-        return [
-            io for io in self.technique.inputs if io.type not in RUN_INPUT_TYPES and not io.optional
-        ]
-
-    @property
-    def blocking_message(self) -> str:
-        names = ", ".join(f"{io.name} ({_kind(io.type)})" for io in self.blocking_inputs)
-        return (
-            f"This technique needs {names}, which FLORA's run API does not accept yet, so it "
-            "cannot be run from the dashboard."
+        super().__init__(data)
+        # Select widgets offer what exists; a bookmarked value that no longer appears in the
+        # list (a renamed technique, a member who left) still filters, and stays selected.
+        self.fields["technique"].widget.choices = _with_current(
+            [("", "Any technique"), *techniques], data.get("technique")
         )
-
-    @property
-    def unit_price(self) -> Decimal | None:
-        """None when FLORA gave no usable price (the client reads NaN/Infinity as None)."""
-        cost = self.technique.run_cost
-        return None if cost is None else Decimal(str(cost))
-
-    @property
-    def run_count(self) -> int:
-        return len(self.plan) if self.plan else 1
-
-    @property
-    def total_price(self) -> Decimal | None:
-        unit = self.unit_price
-        return None if unit is None else unit * self.run_count
-
-    @property
-    def needs_confirmation(self) -> bool:
-        """Several runs are about to start, and the person has not seen that many priced."""
-        return self.run_count > 1 and self.cleaned_data.get("confirmed_runs") != self.run_count
-
-    def renew_intent(self) -> None:
-        """Give the re-rendered form a new intent key (after FLORA refused the last one)."""
-        self._set_data("intent", new_intent_token(self.team, self.technique.technique_id))
-
-    def confirm_runs(self) -> None:
-        """Re-render with the run count confirmed: the next press starts them."""
-        self._set_data("confirmed_runs", str(self.run_count))
-
-    def _set_data(self, name: str, value: str) -> None:
-        if self.is_bound:
-            self.data = self.data.copy()
-            self.data[name] = value
-        else:
-            self.initial[name] = value
-
-    def add_flora_field_errors(self, fields: list[dict[str, str]]) -> list[str]:
-        """Put FLORA's per-input errors on the matching fields; return the others."""
-        rest = []
-        for item in fields:
-            name = FIELD_PREFIX + str(item.get("field", ""))
-            message = str(item.get("message", "")) or "FLORA did not accept this value."
-            if name in self.fields:
-                self.add_error(name, f"FLORA: {message}")
-            else:
-                rest.append(f"{item.get('field') or 'request'}: {message}")
-        return rest
-
-    # -- cleaning -------------------------------------------------------------------------
-
-    def clean_intent(self) -> str:
-        token = self.cleaned_data.get("intent", "")
-        intent = intent_from_token(self.team, self.technique.technique_id, token)
-        if intent is None:
-            raise ValidationError(
-                "This form was out of date, so nothing was started. Check the inputs and "
-                "press the button again.",
-                code="bad_intent",
-            )
-        self.intent_key = intent
-        return token
+        self.fields["member"].widget.choices = _with_current(
+            [("", "Anyone"), (OUTSIDE, "Started outside the dashboard"), *members],
+            data.get("member"),
+        )
+        self.fields["workspace"].choices = [("", "Any workspace")] + [(w, w) for w in workspaces]
+        self.fields["project"].widget.choices = _with_current(
+            [("", "Any project")] + [(p, p) for p in projects], data.get("project")
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if self.blocking_inputs:
-            raise ValidationError(self.blocking_message, code="unsupported")
-        if any(name.startswith(FIELD_PREFIX) for name in self.errors):
-            return cleaned
-        given = [
-            (io, cleaned.get(FIELD_PREFIX + io.id) or [])
-            for io in self.technique.inputs
-            if io.type in RUN_INPUT_TYPES
-        ]
-        given = [(io, values) for io, values in given if values]
-        count = math.prod(len(values) for _, values in given)
-        if count > MAX_RUNS_PER_SUBMISSION:
-            raise ValidationError(
-                f"That would start {count} runs; at most {MAX_RUNS_PER_SUBMISSION} can be "
-                "started at once. Remove some lines.",
-                code="too_many_runs",
-            )
-        self.plan = [
-            [{"id": io.id, "type": io.type, "value": value} for io, value in combination]
-            for combination in itertools.product(
-                *[[(io, value) for value in values] for io, values in given]
-            )
-        ]
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+            cleaned.pop("date_to", None)
         return cleaned
+
+
+def _with_current(choices: list[tuple[str, str]], current: str | None) -> list[tuple[str, str]]:
+    if current and current not in {value for value, _ in choices}:
+        return [*choices, (current, current)]
+    return choices
+
+
+class ShareForm(forms.Form):
+    expires = forms.ChoiceField(
+        label="Link expires",
+        choices=[(key, label) for key, (label, _) in shares.EXPIRY_CHOICES.items()],
+        initial="7d",
+    )
+    hide_inputs = forms.BooleanField(
+        label="Hide inputs",
+        required=False,
+        help_text="Viewers see only the outputs, not the prompts and images the run started from.",
+    )

@@ -1,7 +1,5 @@
-"""Serving kept outputs: what each output looks like on a page, and its file response.
+"""Kept outputs as file responses: one file (inline or as a download), or a zip of them all.
 
-Both the run page (members) and the public share page (token holders) show outputs; they
-differ only in the URLs the files are served from and in what FLORA detail a viewer may see.
 Files always come from the dashboard: the kept copy in storage (never a storage or media
 URL), or the text kept in the database.
 """
@@ -13,172 +11,19 @@ import logging
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO
-from urllib.parse import urlsplit
 
 from django.core.files.storage import default_storage
-from django.db.models.functions import Length, Substr
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.urls import reverse
 from django.utils.http import content_disposition_header
-from django.utils.text import slugify
 
-from florasite.net import http_url
-from runs.archive import EXTENSIONS
-from runs.models import OutputKeepStatus, Run, RunOutput
-from teams.models import FloraConnection
+from runs.display import output_filename
+from runs.models import Run, RunOutput
 
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 64 * 1024
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
-# A text longer than this shows its beginning on the page; the whole is a download away.
-TEXT_PREVIEW_CHARS = 20_000
-
-_KIND_LABELS = {
-    "image": "Image",
-    "video": "Video",
-    "audio": "Audio",
-    "text": "Text",
-    "pdf": "PDF document",
-    "textdoc": "Text document",
-    "document": "Document",
-    "file": "File",
-}
-_TYPE_KINDS = {"imageUrl": "image", "videoUrl": "video", "audioUrl": "audio", "text": "text"}
-
-
-@dataclass(frozen=True)
-class OutputItem:
-    """One output as a template needs it."""
-
-    output: RunOutput
-    number: int
-    kind: str
-    title: str
-    url: str  # the kept copy, inline ("" while not kept)
-    download_url: str
-    filename: str
-    dom_id: str
-    # Text outputs: the beginning shown on the page, and the whole text's length.
-    text: str = ""
-    text_length: int = 0
-
-    @property
-    def text_is_partial(self) -> bool:
-        return self.text_length > len(self.text)
-
-    @property
-    def text_note(self) -> str:
-        return f"Showing the first {len(self.text):,} of {self.text_length:,} characters."
-
-    @property
-    def label(self) -> str:
-        return _KIND_LABELS.get(self.kind, "File")
-
-    @property
-    def is_kept(self) -> bool:
-        return self.output.keep_status == OutputKeepStatus.KEPT
-
-    @property
-    def is_pending(self) -> bool:
-        return self.output.keep_status == OutputKeepStatus.PENDING
-
-    @property
-    def is_failed(self) -> bool:
-        return self.output.keep_status == OutputKeepStatus.FAILED
-
-    @property
-    def is_retrying(self) -> bool:
-        return self.is_pending and self.output.attempts > 0 and bool(self.output.last_error)
-
-
-def output_kind(output: RunOutput) -> str:
-    media = output.content_type.split(";", 1)[0].strip().lower()
-    kind = _TYPE_KINDS.get(output.type)
-    if kind:
-        return kind
-    if output.type == "documentUrl" or not media:
-        if media == "application/pdf":
-            return "pdf"
-        if media.startswith("text/"):
-            return "textdoc"
-        return "document" if output.type == "documentUrl" else "file"
-    for prefix in ("image", "video", "audio"):
-        if media.startswith(prefix + "/"):
-            return prefix
-    if media == "application/pdf":
-        return "pdf"
-    return "textdoc" if media.startswith("text/") else "file"
-
-
-def technique_slug(run: Run) -> str:
-    return (
-        slugify(run.technique_name) or slugify(run.technique_id.removeprefix("tech_")) or "output"
-    )[:60]
-
-
-def extension(output: RunOutput) -> str:
-    if output.type == "text":
-        return "txt"
-    media = output.content_type.split(";", 1)[0].strip().lower()
-    return EXTENSIONS.get(media, "bin")
-
-
-def output_filename(run: Run, output: RunOutput, *, public: bool = False) -> str:
-    """`<technique-slug>-<code>-<n>.<ext>`; share viewers get no run code."""
-    parts = [technique_slug(run)] if public else [technique_slug(run), run.code]
-    return "-".join([*parts, str(output.position + 1)]) + "." + extension(output)
-
-
-def _title(output: RunOutput) -> str:
-    words = re.sub(r"[_\-]+", " ", output.output_id).strip()
-    return words[:1].upper() + words[1:] if words else f"Output {output.position + 1}"
-
-
-def _outputs(run: Run) -> list[RunOutput]:
-    # A text may be megabytes long: the database counts it and sends only its beginning.
-    return list(
-        run.outputs.defer("text")
-        .annotate(text_length=Length("text"), text_start=Substr("text", 1, TEXT_PREVIEW_CHARS))
-        .order_by("position", "pk")
-    )
-
-
-def member_items(run: Run) -> list[OutputItem]:
-    items = []
-    for output in _outputs(run):
-        url = reverse("runs:output", args=[run.code, output.position])
-        items.append(_item(run, output, url, public=False))
-    return items
-
-
-def share_items(run: Run, token: str) -> list[OutputItem]:
-    items = []
-    for output in _outputs(run):
-        url = reverse("runs:share_output", args=[token, output.position])
-        items.append(_item(run, output, url, public=True))
-    return items
-
-
-def _item(run: Run, output: RunOutput, url: str, *, public: bool) -> OutputItem:
-    kept = output.keep_status == OutputKeepStatus.KEPT
-    return OutputItem(
-        output=output,
-        number=output.position + 1,
-        kind=output_kind(output),
-        title=_title(output),
-        url=url if kept else "",
-        download_url=f"{url}?download=1" if kept else "",
-        filename=output_filename(run, output, public=public),
-        dom_id=f"output-{output.position + 1}",
-        text=output.text_start or "",  # type: ignore[attr-defined]
-        text_length=output.text_length or 0,  # type: ignore[attr-defined]
-    )
-
-
-# --- File responses ---------------------------------------------------------------------------
 
 
 def _open(output: RunOutput) -> tuple[IO[bytes], int]:
@@ -335,85 +180,3 @@ def zip_stream(run: Run, outputs: list[RunOutput], missing: list[RunOutput]) -> 
             ]
             archive.writestr("NOT-INCLUDED.txt", "\n".join(lines) + "\n")
     yield sink.take()
-
-
-# --- Inputs -----------------------------------------------------------------------------------
-
-_INPUT_KINDS = {
-    "imageUrl": "image",
-    "videoUrl": "video",
-    "audioUrl": "audio",
-    "documentUrl": "document",
-    "text": "text",
-}
-
-
-@dataclass(frozen=True)
-class InputItem:
-    label: str
-    kind: str  # image, video, audio, document, text, element, hidden, value
-    value: str
-    url: str = ""
-
-
-def _input_values(raw: object) -> list[str]:
-    if isinstance(raw, list | tuple):
-        return [str(value) for value in raw]
-    return [] if raw is None else [str(raw)]
-
-
-def _flora_hosts(run: Run) -> set[str]:
-    """Hosts that belong to FLORA (its API and its output files) for this run."""
-    hosts: set[str] = set()
-    for source_url in run.outputs.values_list("source_url", flat=True):
-        host = urlsplit(source_url).hostname
-        if host:
-            hosts.add(host.lower())
-    for raw in run.outputs_raw or []:
-        host = urlsplit(str(raw.get("url", ""))).hostname if isinstance(raw, dict) else None
-        if host:
-            hosts.add(host.lower())
-    try:
-        host = urlsplit(run.team.connection.base_url).hostname
-    except FloraConnection.DoesNotExist:
-        host = None
-    if host:
-        hosts.add(host.lower())
-    return hosts
-
-
-def input_items(run: Run, *, public: bool = False) -> list[InputItem]:
-    """The run's inputs for display. Image inputs become thumbnails (https URLs only).
-
-    On the public page, media inputs hosted by FLORA (for example an earlier run's output
-    fed back in) are described but not linked, so the page reveals no FLORA URL.
-    """
-    hidden_hosts = _flora_hosts(run) if public else set()
-    items: list[InputItem] = []
-    for raw in run.inputs or []:
-        if not isinstance(raw, dict):
-            continue
-        input_id = str(raw.get("id") or "")
-        label = str(raw.get("name") or raw.get("label") or "") or (
-            re.sub(r"[_\-]+", " ", input_id).strip().capitalize() or "Input"
-        )
-        media_type = str(raw.get("type") or "")
-        kind = _INPUT_KINDS.get(media_type, "value")
-        for value in _input_values(raw.get("value")):
-            if kind in ("text", "value"):
-                items.append(InputItem(label, kind, value))
-                continue
-            parts = urlsplit(value)
-            host = (parts.hostname or "").lower()
-            if host and host in hidden_hosts:
-                items.append(InputItem(label, "hidden", _KIND_LABELS.get(kind, "File")))
-            elif parts.scheme == "https" and http_url(value):
-                items.append(InputItem(label, kind, value, url=value))
-            elif public:
-                # Not an https link: a FLORA element id (accepts_element) is a FLORA id, and
-                # anything else is no use to a visitor either.
-                items.append(InputItem(label, "hidden", _KIND_LABELS.get(kind, "File")))
-            else:
-                # An element id (accepts_element) or a value that is not a web address.
-                items.append(InputItem(label, "element", value))
-    return items

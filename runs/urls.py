@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from runs.views import detail, history, hooks, shares, status, submit
+from runs.views import detail, export, history, hooks, shares, status, submit
 
 app_name = "runs"
 
@@ -17,11 +17,14 @@ urlpatterns = [
     path("runs/<str:code>/again", submit.run_again, name="again"),
     # History and live status.
     path("runs/", history.run_list, name="list"),
-    path("runs/export.csv", history.export_csv, name="export"),
+    path("runs/export.csv", export.export_csv, name="export"),
     path("runs/sync", history.sync_from_flora, name="sync"),
     path("runs/<str:code>/status", status.run_status, name="status"),
-    # Result page and kept outputs.
+    path("runs/<str:code>/status/row", status.run_status_row, name="status_row"),
+    # Result page, the parts of it that refresh themselves, and kept outputs.
     path("runs/<str:code>/", detail.run_detail, name="detail"),
+    path("runs/<str:code>/outputs", detail.run_outputs, name="outputs"),
+    path("runs/<str:code>/aside", detail.run_aside, name="aside"),
     path("runs/<str:code>/outputs/<int:position>", detail.output_file, name="output"),
     path("runs/<str:code>/outputs.zip", detail.outputs_zip, name="outputs_zip"),
     # Share links: managed by members, viewed by anyone with the token.

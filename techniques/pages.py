@@ -10,10 +10,12 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from flora import TechniqueIO
-from runs.forms import RUN_INPUT_TYPES, RunForm, guidance_for
 from teams.models import ConnectionStatus, Role
 from teams.permissions import can_start_runs
-from techniques.services import Problem, TechniqueResult, workspace_choices
+from techniques.fields import RUN_INPUT_TYPES, guidance_for
+from techniques.forms import RunForm
+from techniques.problems import Problem
+from techniques.services import TechniqueResult, workspace_choices
 
 if TYPE_CHECKING:
     from teams.models import FloraConnection, Membership

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,27 +25,10 @@ from django.core.cache import cache
 from django.http import Http404
 from django.utils import timezone
 
-from flora import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    AuthenticationError,
-    BadRequestError,
-    FloraError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RequestNotSent,
-    Technique,
-)
+from flora import FloraError, NotFoundError, Technique
 from teams.models import SecretUnavailable
-from teams.services import (
-    NoConnection,
-    check_connection,
-    get_connection,
-    interactive_client,
-    mark_failing,
-)
+from teams.services import NoConnection, check_connection, get_connection, interactive_client
+from techniques.problems import CatalogUnavailable, Problem, TechniqueGone, problem_from
 
 if TYPE_CHECKING:
     from teams.models import FloraConnection, Team
@@ -55,21 +37,15 @@ __all__ = [
     "MEDIA_FILTERS",
     "PAGE_SIZE",
     "CatalogPage",
-    "CatalogUnavailable",
-    "Problem",
-    "TechniqueGone",
     "TechniqueResult",
     "catalog_page",
     "forget_technique",
     "get_technique",
     "interactive_client",
     "is_valid_technique_id",
-    "problem_from",
     "resolve_workspace",
     "workspace_choices",
 ]
-
-logger = logging.getLogger(__name__)
 
 # A grid of 12 fills rows of 2, 3 and 4 cards evenly.
 PAGE_SIZE = 12
@@ -91,33 +67,6 @@ MEDIA_FILTERS: dict[str, str] = {
     "audio": "audioUrl",
     "document": "documentUrl",
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why FLORA could not answer, in words for the people using the dashboard."""
-
-    kind: str  # auth | forbidden | rate_limited | bad_request | secret | unavailable
-    message: str
-    request_id: str = ""
-    retry_after: int | None = None
-
-
-class CatalogUnavailable(Exception):
-    """FLORA failed and no copy of the answer is cached."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.message)
-        self.problem = problem
-
-
-class TechniqueGone(Exception):
-    """FLORA answered 404: the technique no longer exists (or the key cannot see it)."""
-
-    def __init__(self, technique_id: str, request_id: str = "") -> None:
-        super().__init__(f"Technique {technique_id} was not found in FLORA.")
-        self.technique_id = technique_id
-        self.request_id = request_id
 
 
 @dataclass(frozen=True)
@@ -197,57 +146,6 @@ def is_valid_technique_id(technique_id: str) -> bool:
     fullmatch: `$` would also accept a trailing newline.
     """
     return bool(_TECHNIQUE_ID.fullmatch(technique_id))
-
-
-# -- errors -------------------------------------------------------------------------------
-
-
-def problem_from(connection: FloraConnection, error: Exception) -> Problem:
-    """Map a failed FLORA call onto a Problem; a rejected key marks the connection failing."""
-    request_id = getattr(error, "request_id", None) or ""
-    if isinstance(error, SecretUnavailable):
-        logger.error("FLORA client for team %s unavailable: %s", connection.team.slug, error)
-        return Problem(
-            "secret",
-            "The team's FLORA key cannot be read on this server: an operator must restore "
-            "the encryption key it was saved with, or an admin must enter the key again.",
-        )
-    if isinstance(error, AuthenticationError):
-        mark_failing(connection, error)
-        return Problem(
-            "auth",
-            "The team's FLORA key was rejected; an admin must update it.",
-            request_id,
-        )
-    if isinstance(error, PermissionDeniedError):
-        return Problem(
-            "forbidden",
-            "FLORA refused access to this workspace with the team's key; an admin should "
-            "check the team's workspaces.",
-            request_id,
-        )
-    if isinstance(error, RateLimitError):
-        wait = max(1, round(error.retry_after or 5))
-        return Problem(
-            "rate_limited", f"FLORA is busy; try again in {wait} s.", request_id, retry_after=wait
-        )
-    if isinstance(error, BadRequestError):
-        return Problem(
-            "bad_request",
-            f"FLORA did not accept this request: {error.message}",
-            request_id,
-        )
-    if isinstance(error, RequestNotSent):
-        return Problem("unavailable", str(error), request_id)
-    if isinstance(error, APIResponseValidationError):
-        return Problem("unavailable", "FLORA sent an answer the dashboard cannot read.", request_id)
-    if isinstance(error, APIStatusError):
-        return Problem(
-            "unavailable", f"FLORA is not answering (HTTP {error.status_code}).", request_id
-        )
-    if isinstance(error, APIConnectionError):
-        return Problem("unavailable", "FLORA is not answering.", request_id)
-    return Problem("unavailable", "FLORA is not answering.", request_id)
 
 
 # -- cache --------------------------------------------------------------------------------

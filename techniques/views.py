@@ -16,9 +16,7 @@ from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from flora import Technique
-from runs.models import Run
 from teams.access import require_membership
-from teams.models import Membership
 from teams.services import NoConnection, get_connection
 from techniques import services
 from techniques.pages import (
@@ -28,7 +26,9 @@ from techniques.pages import (
     technique_page,
     unavailable_page,
 )
-from techniques.services import MEDIA_FILTERS, CatalogUnavailable, TechniqueGone
+from techniques.prefill import again_inputs
+from techniques.problems import CatalogUnavailable, TechniqueGone
+from techniques.services import MEDIA_FILTERS
 
 FILTER_WORDS = {
     "text": ("takes text", "makes text"),
@@ -175,22 +175,7 @@ def technique_detail(request: HttpRequest, technique_id: str) -> HttpResponse:
         connection=connection,
         workspace_id=workspace_id,
         result=result,
-        initial_inputs=_again_inputs(request, membership, result.technique),
+        initial_inputs=again_inputs(
+            membership.team, result.technique.technique_id, request.GET.get("again", "")
+        ),
     )
-
-
-def _again_inputs(
-    request: HttpRequest, membership: Membership, technique: Technique
-) -> dict[str, list[str]]:
-    """ "Run again": the inputs of the team's run named by ?again=<code>, for this technique."""
-    code = request.GET.get("again", "")
-    if not code or len(code) > 32:
-        return {}
-    run = Run.objects.filter(team=membership.team, code=code).only("inputs", "technique_id").first()
-    if run is None or run.technique_id != technique.technique_id:
-        return {}
-    values: dict[str, list[str]] = {}
-    for item in run.inputs or []:
-        if isinstance(item, dict) and isinstance(item.get("value"), str) and item.get("id"):
-            values.setdefault(str(item["id"]), []).append(item["value"])
-    return values

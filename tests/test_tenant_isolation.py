@@ -42,6 +42,12 @@ class Probe:
     method: str  # "get" or "post"
     path: str
     data: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _htmx(path: str) -> Probe:
+    """A GET as htmx sends it: fragments answer only then (a plain GET is redirected)."""
+    return Probe("get", path, headers={"HX-Request": "true"})
 
 
 # The registry. Keep one entry per team-scoped URL; say what it covers.
@@ -59,6 +65,20 @@ TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
     # Live status (issue 7): the status fragment of an in-flight run (and of a finished one).
     lambda a: f"/runs/{a.extra['live_run'].code}/status?page=list",
     lambda a: f"/runs/{a.extra['result_run'].code}/status?page=detail",
+    # The same fragments at their own URLs (runs:status_row, runs:status), and the run
+    # page's parts that refresh themselves (runs:outputs, runs:aside), which replace
+    # /runs/<code>/?part=outputs|aside (still answered, checked here too).
+    lambda a: f"/runs/{a.extra['live_run'].code}/status/row",
+    lambda a: _htmx(f"/runs/{a.extra['live_run'].code}/status/row"),
+    lambda a: f"/runs/{a.extra['result_run'].code}/status",
+    lambda a: _htmx(f"/runs/{a.extra['result_run'].code}/status"),
+    lambda a: f"/runs/{a.extra['result_run'].code}/outputs",
+    lambda a: _htmx(f"/runs/{a.extra['result_run'].code}/outputs?stale=1"),
+    lambda a: f"/runs/{a.extra['result_run'].code}/aside",
+    lambda a: _htmx(f"/runs/{a.extra['result_run'].code}/aside"),
+    lambda a: _htmx(f"/runs/{a.extra['live_run'].code}/status?page=list"),
+    lambda a: _htmx(f"/runs/{a.extra['result_run'].code}/?part=outputs"),
+    lambda a: _htmx(f"/runs/{a.extra['result_run'].code}/?part=aside"),
     # Catalog and run forms (issues 5, 6): team A's workspace in the catalog and on a
     # technique page, starting a run in it, and "Run again" of team A's run.
     lambda a: f"/techniques/?workspace={a.workspace_id}",
@@ -127,11 +147,13 @@ def _result_objects(team_a, alice) -> dict[str, object]:
 def _request(client: Client, probe: str | Probe):
     if isinstance(probe, str):
         probe = Probe("get", probe)
-    return getattr(client, probe.method)(probe.path, probe.data)
+    return getattr(client, probe.method)(probe.path, probe.data, headers=probe.headers)
 
 
 def _described(probe: str | Probe) -> str:
-    return probe if isinstance(probe, str) else f"{probe.method.upper()} {probe.path}"
+    if isinstance(probe, str):
+        return probe
+    return f"{probe.method.upper()} {probe.path}" + (" (htmx)" if probe.headers else "")
 
 
 @pytest.mark.parametrize("build", TEAM_SCOPED_URLS)

@@ -6,11 +6,9 @@ import math
 
 from django import template
 
+from runs.explanations import explain_error
 from runs.models import Run
 from runs.refresh import REFRESHABLE_STATUSES, interval_for
-
-# One wording for failures everywhere: the run page's explanations (runs/_outputs.html).
-from runs.templatetags.run_results import explain_error
 
 register = template.Library()
 

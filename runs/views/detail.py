@@ -1,94 +1,67 @@
-"""The run page and its kept outputs: for the team's members only (others get 404)."""
+"""The run page, the fragments that re-render parts of it, and its kept outputs.
+
+For the team's members only (others get 404). The page's context is built in
+runs/views/run_page.py; each fragment has a URL of its own and renders one part.
+"""
 
 from __future__ import annotations
-
-from datetime import datetime
-from typing import Any
 
 from csp.constants import SELF
 from csp.decorators import csp_replace
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_safe
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
 
-from runs.access import get_run_for_member
-from runs.models import OutputKeepStatus, Run, RunOrigin
-from runs.serving import (
-    input_items,
-    output_filename,
-    serve_output,
-    technique_slug,
-    zip_stream,
-)
-from runs.views.shares import shares_context
-from teams.permissions import can_start_runs
-from techniques.services import is_valid_technique_id
-
-
-def _seconds(start: datetime | None, end: datetime | None) -> float | None:
-    if start is None or end is None:
-        return None
-    return max(0.0, (end - start).total_seconds())
-
-
-def _timings(run: Run) -> dict[str, float | None]:
-    """Waiting (queued at FLORA), running, and total, in seconds; None when unknown yet."""
-    queued = run.flora_created_at or run.submitted_at or run.created_at
-    end = run.completed_at if run.is_terminal else None
-    return {
-        # A run that ended without ever running waited all its life.
-        "waiting": _seconds(queued, run.started_at or end),
-        "running": _seconds(run.started_at, end),
-        "total": run.duration_seconds,
-    }
-
-
-def _technique_url(run: Run) -> str:
-    # A run started outside the dashboard carries whatever id FLORA gave its technique.
-    if not is_valid_technique_id(run.technique_id):
-        return ""
-    return reverse("techniques:detail", args=[run.technique_id])
-
-
-def _started_by(run: Run) -> str:
-    if run.created_by is not None:
-        return run.created_by.get_full_name() or run.created_by.get_username()
-    if run.origin == RunOrigin.EXTERNAL:
-        return "Started outside the dashboard"
-    return "A former member"
-
-
-def detail_context(request: HttpRequest, run: Run) -> dict[str, Any]:
-    membership = request.membership  # type: ignore[attr-defined]
-    return {
-        "run": run,
-        "nav": "runs",
-        "technique_url": _technique_url(run),
-        "started_by": _started_by(run),
-        "timings": _timings(run),
-        "inputs": input_items(run),
-        "can_run_again": can_start_runs(membership) and is_valid_technique_id(run.technique_id),
-        **shares_context(run, membership),
-    }
+from runs.access import get_run_for_member, run_page_fragment
+from runs.display import output_filename, technique_slug
+from runs.models import OutputKeepStatus
+from runs.serving import serve_output, zip_stream
+from runs.views.run_page import aside_context, detail_context, outputs_context
+from teams.access import require_membership
 
 
 @require_safe
 def run_detail(request: HttpRequest, code: str) -> HttpResponse:
+    if request.htmx and (legacy := _LEGACY_PARTS.get(request.GET.get("part", ""))):
+        return legacy(request, code)
     run = get_run_for_member(request, code)
-    if request.htmx and request.GET.get("part") == "outputs":
-        # The outputs fragment polls itself while copies are being kept.
-        response = render(request, "runs/_outputs.html", {"run": run})
-        if not run.outputs.filter(keep_status=OutputKeepStatus.PENDING).exists():
-            response.status_code = HTMX_STOP_POLLING
-        return response
-    if request.htmx and request.GET.get("part") == "aside":
-        # Details and share links, refreshed once when the run ends while the page is open.
-        return render(request, "runs/detail.html#aside", detail_context(request, run))
-    return render(request, "runs/detail.html", detail_context(request, run))
+    return render(request, "runs/detail.html", detail_context(run, require_membership(request)))
+
+
+@require_safe
+@vary_on_headers("HX-Request")
+@run_page_fragment
+def run_outputs(request: HttpRequest, code: str) -> HttpResponse:
+    """The outputs section, polling itself while copies are being kept (286 once done).
+
+    ?stale=1: the page around it was rendered before the run ended (see outputs_context).
+    """
+    run = get_run_for_member(request, code)
+    ctx = outputs_context(
+        run, require_membership(request), aside_stale=request.GET.get("stale") == "1"
+    )
+    status = 200 if ctx["outputs_poll"] else HTMX_STOP_POLLING
+    return render(request, "runs/_outputs.html", ctx, status=status)
+
+
+@require_safe
+@vary_on_headers("HX-Request")
+@run_page_fragment
+def run_aside(request: HttpRequest, code: str) -> HttpResponse:
+    """Details and share links, refreshed once when the run ends while the page is open."""
+    run = get_run_for_member(request, code)
+    return render(
+        request, "runs/detail.html#aside", aside_context(run, require_membership(request))
+    )
+
+
+# Pages rendered before the fragments had URLs of their own poll /runs/<code>/?part=...;
+# a tab left open across a deploy keeps doing so until it is reloaded.
+_LEGACY_PARTS = {"outputs": run_outputs, "aside": run_aside}
 
 
 @require_safe

@@ -7,11 +7,8 @@ redirect URL, the session or a log); afterwards only its hash exists.
 
 from __future__ import annotations
 
-from typing import Any
-
 from csp.constants import SELF
 from csp.decorators import csp_replace
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -24,9 +21,12 @@ from django.views.decorators.http import require_POST, require_safe
 
 from runs import shares
 from runs.access import get_run_for_member
-from runs.models import OutputKeepStatus, Run, RunStatus, ShareLink
-from runs.serving import input_items, output_filename, serve_output, share_items
-from teams.models import Membership
+from runs.display import input_items, output_filename, share_items
+from runs.forms import ShareForm
+from runs.models import OutputKeepStatus, RunStatus, ShareLink
+from runs.serving import serve_output
+from runs.views.run_page import detail_context, shares_context
+from teams.access import require_membership
 from teams.permissions import can_revoke_share, can_share
 
 # Output files of a share page: one page view loads several, and video seeking many more.
@@ -38,53 +38,7 @@ _PUBLIC_HEADERS = {
 }
 
 
-class ShareForm(forms.Form):
-    expires = forms.ChoiceField(
-        label="Link expires",
-        choices=[(key, label) for key, (label, _) in shares.EXPIRY_CHOICES.items()],
-        initial="7d",
-    )
-    hide_inputs = forms.BooleanField(
-        label="Hide inputs",
-        required=False,
-        help_text="Viewers see only the outputs, not the prompts and images the run started from.",
-    )
-
-
 # --- Helpers ----------------------------------------------------------------------------------
-
-
-def _membership(request: HttpRequest) -> Membership:
-    membership: Membership = request.membership  # type: ignore[attr-defined]
-    return membership
-
-
-def share_rows(run: Run, membership: Membership) -> list[dict[str, Any]]:
-    rows = []
-    for link in run.share_links.select_related("created_by", "revoked_by"):
-        active = link.is_active()
-        state = "active" if active else ("revoked" if link.revoked_at else "expired")
-        rows.append(
-            {
-                "link": link,
-                "state": state,
-                "can_revoke": active and can_revoke_share(membership, link.created_by_id),
-            }
-        )
-    return rows
-
-
-def shares_context(
-    run: Run, membership: Membership, *, form: ShareForm | None = None
-) -> dict[str, Any]:
-    """What runs/_shares.html needs (run page, create and revoke answers)."""
-    return {
-        "run": run,
-        "share_rows": share_rows(run, membership),
-        "can_share": can_share(membership, run.created_by_id),
-        "shareable": run.status == RunStatus.COMPLETED,
-        "share_form": form or ShareForm(),
-    }
 
 
 def _public_url(token: str) -> str:
@@ -117,7 +71,7 @@ def _public(response: HttpResponse | StreamingHttpResponse) -> HttpResponse:
 @require_POST
 def create_share(request: HttpRequest, code: str) -> HttpResponse:
     run = get_run_for_member(request, code)
-    membership = _membership(request)
+    membership = require_membership(request)
     if not can_share(membership, run.created_by_id):
         raise PermissionDenied("Only the member who started this run, or a manager, can share it.")
 
@@ -128,10 +82,8 @@ def create_share(request: HttpRequest, code: str) -> HttpResponse:
         ctx = shares_context(run, membership, form=form)
         if request.htmx:
             return render(request, "runs/_shares.html", ctx)
-        from runs.views.detail import detail_context
-
         return render(
-            request, "runs/detail.html", {**detail_context(request, run), **ctx}, status=400
+            request, "runs/detail.html", {**detail_context(run, membership), **ctx}, status=400
         )
 
     created = shares.create_share(
@@ -154,7 +106,7 @@ def create_share(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def revoke_share(request: HttpRequest, code: str, share_code: str) -> HttpResponse:
     run = get_run_for_member(request, code)
-    membership = _membership(request)
+    membership = require_membership(request)
     link = get_object_or_404(ShareLink.objects.filter(run=run), code=share_code)
     if not can_revoke_share(membership, link.created_by_id):
         raise PermissionDenied(

@@ -16,20 +16,20 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from runs.access import get_run_for_member
-from runs.forms import RunForm, intent_from_token
 from runs.models import Run, RunStatus
 from runs.submit import existing_runs, submit
 from teams.access import require_membership, require_role
 from teams.models import Role, SecretUnavailable
 from teams.services import NoConnection, get_connection
 from techniques import services
+from techniques.forms import RunForm, intent_from_token
 from techniques.pages import (
     not_connected_page,
     technique_gone_page,
     technique_page,
     unavailable_page,
 )
-from techniques.services import CatalogUnavailable, TechniqueGone
+from techniques.problems import CatalogUnavailable, TechniqueGone, problem_from
 
 # How each refusal answers the browser (the page itself says the rest).
 _REFUSAL_STATUS = {400: 400, 401: 502, 402: 402, 403: 403, 429: 429}
@@ -111,7 +111,7 @@ def start_run(request: HttpRequest, technique_id: str) -> HttpResponse:
     try:
         client = services.interactive_client(team)
     except (NoConnection, SecretUnavailable) as exc:
-        problem = services.problem_from(connection, exc)
+        problem = problem_from(connection, exc)
         return technique_page(
             request, form=form, refusal_message=problem.message, status=503, **page
         )

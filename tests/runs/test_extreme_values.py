@@ -89,8 +89,8 @@ def _pages_work(client, run: Run) -> Run:
     list(RunOutput.objects.filter(run=row))
     assert client.get("/runs/").status_code == 200
     assert client.get(f"/runs/{row.code}/").status_code == 200
-    for page in ("detail", "list"):
-        fragment = client.get(f"/runs/{row.code}/status?page={page}", headers=HX)
+    for fragment_url in (f"/runs/{row.code}/status", f"/runs/{row.code}/status/row"):
+        fragment = client.get(fragment_url, headers=HX)
         assert fragment.status_code in (200, 286)
     export = client.get("/runs/export.csv")
     assert export.status_code == 200
@@ -99,7 +99,7 @@ def _pages_work(client, run: Run) -> Run:
 
 
 def _refresh_via_the_status_fragment(client, run: Run) -> Run:
-    response = client.get(f"/runs/{run.code}/status?page=detail", headers=HX)
+    response = client.get(f"/runs/{run.code}/status", headers=HX)
     assert response.status_code in (200, 286)
     return _pages_work(client, run)
 

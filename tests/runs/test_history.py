@@ -205,7 +205,7 @@ def test_only_managers_see_spend(alice_client, bob_client, carol_client, history
 def test_in_flight_rows_poll_their_status(bob_client, history):
     body = bob_client.get("/runs/").content.decode()
     running = history["bob_running"]
-    assert f'hx-get="/runs/{running.code}/status?page=list"' in body
+    assert f'hx-get="/runs/{running.code}/status/row"' in body
     assert body.count('hx-trigger="every') == 1  # the finished rows do not poll
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from results_helpers import CRITIQUE, TAROT, UGC, make_run, sandbox_downloads
 
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
+from runs.views.run_page import outputs_context
 from sandbox.testing import FrozenClock
 
 pytestmark = pytest.mark.django_db
@@ -98,13 +99,14 @@ def test_flora_urls_are_not_used_for_kept_outputs(bob_client, runs_by_type):
         assert output.source_url not in html
 
 
-def test_the_outputs_fragment_renders_from_run_alone(runs_by_type, bob):
-    """The status view includes runs/_outputs.html with only run and request in context."""
+def test_the_outputs_fragment_renders_from_outputs_context(runs_by_type, bob):
+    """The status view includes runs/_outputs.html with what outputs_context builds."""
     run = runs_by_type["critique"]
     request = RequestFactory().get("/")
     request.user = bob
     request.membership = bob.team_memberships.get()
-    html = render_to_string("runs/_outputs.html", {"run": run}, request=request)
+    ctx = outputs_context(run, request.membership)
+    html = render_to_string("runs/_outputs.html", ctx, request=request)
     assert html.count('id="run-outputs"') == 1
     assert html.count('class="output output-') == 3
 
@@ -134,7 +136,7 @@ def pending_run(team_a, bob) -> Run:
 def test_a_pending_output_says_not_kept_yet_and_polls(bob_client, pending_run):
     html = bob_client.get(f"/runs/{pending_run.code}/").content.decode()
     assert "Not kept yet." in html
-    assert f'hx-get="/runs/{pending_run.code}/?part=outputs" hx-trigger="every 2s"' in html
+    assert f'hx-get="/runs/{pending_run.code}/outputs" hx-trigger="every 2s"' in html
     # Members may open FLORA's copy meanwhile; no download of ours is offered yet.
     assert 'href="https://cdn.flora-files.example/still.png"' in html
     assert "outputs.zip" not in html
@@ -142,7 +144,7 @@ def test_a_pending_output_says_not_kept_yet_and_polls(bob_client, pending_run):
 
 
 def test_the_outputs_fragment_stops_polling_once_kept(bob_client, pending_run):
-    url = f"/runs/{pending_run.code}/?part=outputs"
+    url = f"/runs/{pending_run.code}/outputs"
     response = bob_client.get(url, headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert response.content.decode().lstrip().startswith('<section id="run-outputs"')
@@ -291,22 +293,40 @@ def test_the_zip_is_404_when_nothing_is_kept(bob_client, pending_run):
 def test_after_the_run_ends_on_an_open_page_the_side_column_refreshes_once(bob_client, pending_run):
     """The status poll delivers the outputs section; once settled, it reloads the aside."""
     hx = {"HX-Request": "true"}
-    status = bob_client.get(f"/runs/{pending_run.code}/status?page=detail", headers=hx)
+    status = bob_client.get(f"/runs/{pending_run.code}/status", headers=hx)
     html = status.content.decode()
-    assert f'hx-get="/runs/{pending_run.code}/?part=outputs&amp;stale=1"' in html
-    assert "part=aside" not in html  # not yet: a copy is still being made
+    assert f'hx-get="/runs/{pending_run.code}/outputs?stale=1"' in html
+    assert f"/runs/{pending_run.code}/aside" not in html  # not yet: a copy is still being made
     RunOutput.objects.filter(run=pending_run).update(keep_status=OutputKeepStatus.FAILED)
-    final = bob_client.get(f"/runs/{pending_run.code}/?part=outputs&stale=1", headers=hx)
+    final = bob_client.get(f"/runs/{pending_run.code}/outputs?stale=1", headers=hx)
     assert final.status_code == 286
-    assert (
-        f'hx-get="/runs/{pending_run.code}/?part=aside" hx-trigger="load"' in final.content.decode()
-    )
-    aside = bob_client.get(f"/runs/{pending_run.code}/?part=aside", headers=hx).content.decode()
+    assert f'hx-get="/runs/{pending_run.code}/aside" hx-trigger="load"' in final.content.decode()
+    aside = bob_client.get(f"/runs/{pending_run.code}/aside", headers=hx).content.decode()
     assert aside.lstrip().startswith('<aside id="run-aside"')
     assert "Create share link" in aside
     # A page opened after the run ended never reloads its aside.
     page = bob_client.get(f"/runs/{pending_run.code}/").content.decode()
-    assert "part=aside" not in page and "stale=1" not in page
+    assert f"/runs/{pending_run.code}/aside" not in page and "stale=1" not in page
+
+
+def test_the_fragments_send_a_browser_tab_to_the_run_page(bob_client, pending_run):
+    for part in ("outputs", "aside"):
+        response = bob_client.get(f"/runs/{pending_run.code}/{part}")
+        assert response.status_code == 302
+        assert response["Location"] == f"/runs/{pending_run.code}/"
+
+
+def test_the_old_part_urls_still_answer_their_fragments(bob_client, pending_run):
+    """Pages rendered before runs:outputs and runs:aside existed poll ?part= until reloaded."""
+    hx = {"HX-Request": "true"}
+    url = f"/runs/{pending_run.code}/"
+    outputs = bob_client.get(url + "?part=outputs&stale=1", headers=hx)
+    assert outputs.status_code == 200
+    html = outputs.content.decode()
+    assert html.lstrip().startswith('<section id="run-outputs"')
+    assert f'hx-get="/runs/{pending_run.code}/outputs?stale=1"' in html
+    aside = bob_client.get(url + "?part=aside", headers=hx).content.decode()
+    assert aside.lstrip().startswith('<aside id="run-aside"')
 
 
 # --- FLORA's links ------------------------------------------------------------------------------
@@ -344,8 +364,8 @@ def _link_schemes(html: str) -> list[str]:
 @pytest.mark.parametrize("url", UNSAFE_URLS)
 def test_flora_links_other_than_http_are_shown_as_text(bob_client, pending_run, keep_status, url):
     RunOutput.objects.filter(run=pending_run).update(source_url=url, keep_status=keep_status)
-    for path in (f"/runs/{pending_run.code}/", f"/runs/{pending_run.code}/?part=outputs"):
-        html = bob_client.get(path, headers={"HX-Request": "true"} if "part" in path else {})
+    for path in (f"/runs/{pending_run.code}/", f"/runs/{pending_run.code}/outputs"):
+        html = bob_client.get(path, headers={"HX-Request": "true"} if "/outputs" in path else {})
         html = html.content.decode()
         assert set(_link_schemes(html)) <= {"", "http", "https"}, url
         assert "not linked" in html

@@ -35,7 +35,8 @@ def flora(sandbox_http):
 
 
 def _status_url(run: Run, page: str = "detail") -> str:
-    return f"/runs/{run.code}/status?page={page}"
+    """The status fragment of the run page (runs:status) or of a history row (status_row)."""
+    return f"/runs/{run.code}/status" + ("/row" if page == "list" else "")
 
 
 def test_it_requires_login(client, team_a, bob):
@@ -149,6 +150,14 @@ def test_a_history_row_gets_its_row_back_without_outputs(bob_client, team_a, bob
     assert "$0.06" in body  # the row now shows what it cost
     assert f"/runs/{run.code}/outputs/" not in body  # no kept copy yet: FLORA's URL
     assert 'class="thumb"' in body
+
+
+def test_the_old_row_url_still_answers_the_row(bob_client, team_a, bob, flora, clock):
+    """History pages rendered before runs:status_row existed poll ?page=list until reloaded."""
+    run = dashboard_run(team_a, bob)
+    body = bob_client.get(f"/runs/{run.code}/status?page=list", headers=HX).content.decode()
+    assert body.lstrip().startswith(f'<tr id="run-{run.code}"')
+    assert f'hx-get="/runs/{run.code}/status/row"' in body
 
 
 def test_a_failed_run_says_why(bob_client, team_a, bob, flora, clock):

@@ -13,7 +13,6 @@ from django.db import connection as db
 from django.test import Client
 from django_tasks import default_task_backend
 
-from runs.forms import intent_from_token
 from runs.models import Run, RunStatus
 from runs.state import apply_remote
 from sandbox import stats
@@ -21,6 +20,7 @@ from sandbox.models import SandboxRun
 from sandbox.testing import FrozenClock
 from teams.models import ConnectionStatus, FloraConnection
 from teams.services import flora_client, save_connection
+from techniques.forms import intent_from_token
 from tests.runs.submit_helpers import CREATE_PATH, read_form
 
 pytestmark = pytest.mark.django_db
@@ -134,7 +134,7 @@ def test_an_invalid_form_keeps_its_values_and_starts_nothing(bob_client, upstrea
 
 
 def test_a_forged_intent_starts_nothing(bob_client, team_b, upstream):
-    from runs.forms import new_intent_token
+    from techniques.forms import new_intent_token
 
     response, _ = start(
         bob_client, values={"question": "?"}, intent=new_intent_token(team_b, TAROT)

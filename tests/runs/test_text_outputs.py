@@ -13,8 +13,8 @@ import respx
 from django.utils import timezone
 
 from runs import shares
+from runs.display import TEXT_PREVIEW_CHARS
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
-from runs.serving import TEXT_PREVIEW_CHARS
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def _completed_with(client, fake_flora, team, user, outputs: list[dict]) -> Run:
     fake_flora.get(f"/techniques/{TAROT}/runs/run_x").respond(
         200, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
     )
-    response = client.get(f"/runs/{run.code}/status?page=detail", headers=HX)
+    response = client.get(f"/runs/{run.code}/status", headers=HX)
     assert response.status_code == 286
     return Run.objects.get(pk=run.pk)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from flora import Technique
-from runs.forms import (
+from techniques.fields import guidance_for
+from techniques.forms import (
     MAX_RUNS_PER_SUBMISSION,
     RunForm,
-    guidance_for,
     intent_from_token,
     new_intent_token,
 )
