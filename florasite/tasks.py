@@ -10,7 +10,8 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
-from florasite import periodic, ratelimit
+from florasite import periodic
+from florasite.lib import ratelimit
 from florasite.models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)

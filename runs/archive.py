@@ -61,7 +61,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from flora._transport import DeadlineBackend, DeadlineTransport, deadline, remaining
-from florasite.net import host_address, is_public_ip
+from florasite.lib.net import host_address, is_public_ip
 from runs.jobs import savepoint
 from runs.models import OutputKeepStatus, Run, RunOutput
 

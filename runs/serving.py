@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
-from florasite.net import http_url
+from florasite.lib.net import http_url
 from runs.archive import EXTENSIONS
 from runs.models import OutputKeepStatus, Run, RunOutput
 from teams.models import FloraConnection

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from florasite.net import http_url
+from florasite.lib.net import http_url
 from runs.models import (
     IN_FLIGHT_STATUSES,
     OutputKeepStatus,
