@@ -25,7 +25,7 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
 from florasite.lib.net import http_url
-from runs.archive import EXTENSIONS
+from runs.content_types import EXTENSIONS
 from runs.models import OutputKeepStatus, Run, RunOutput
 from teams.models import FloraConnection
 

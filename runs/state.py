@@ -252,7 +252,7 @@ def _output_dict(output: Any) -> dict[str, str]:
 
 
 def _text_too_large(size: int, limit: int) -> str:
-    # As runs.archive says it of media files.
+    # As florasite.lib.download says it of media files.
     return (
         f"The text ({filesizeformat(size)}) is larger than the {filesizeformat(limit)} limit "
         "(FLORASITE_OUTPUT_MAX_BYTES); it was not kept."

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from django_tasks import task
 
-# Copies of output files (runs.archive) have a queue of their own, served by a worker of its
+# Copies of output files (runs.keeping) have a queue of their own, served by a worker of its
 # own under `make run` (bin/serve.py): a FLORA file server that drips can then hold up other
-# copies for at most the archive's rate-floor grace, and never a run's status, a sweep or a
+# copies for at most the download's rate-floor grace, and never a run's status, a sweep or a
 # reconciliation. A single `manage.py db_worker` serves both queues.
 OUTPUTS_QUEUE = "outputs"
 
@@ -18,7 +18,7 @@ OUTPUTS_QUEUE = "outputs"
 @task(queue_name=OUTPUTS_QUEUE)
 def keep_outputs(run_pk: int) -> None:
     """Copy a completed run's media outputs into our storage (issue: outputs kept)."""
-    from runs.archive import keep_run_outputs
+    from runs.keeping import keep_run_outputs
 
     keep_run_outputs(run_pk)
 
@@ -74,7 +74,7 @@ def sync_all_teams() -> None:
 @task(queue_name=OUTPUTS_QUEUE)
 def retry_keeping_outputs() -> None:
     """Retry copies of outputs that failed or were never attempted (worker restarts)."""
-    from runs.archive import retry_due_outputs
+    from runs.keeping import retry_due_outputs
 
     retry_due_outputs()
 

@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 from live_helpers import dashboard_run, start_flora_run
 
-from runs import archive, reconcile, refresh, sync
+from runs import keeping, reconcile, refresh, sync
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
 from sandbox.testing import FrozenClock
 
@@ -160,10 +160,10 @@ def test_output_copies_carry_on_past_one_that_fails(team_a, team_b, monkeypatch,
         RunOutput.objects.filter(pk=pk).update(keep_status=OutputKeepStatus.KEPT)
         return OutputKeepStatus.KEPT
 
-    monkeypatch.setattr(archive, "keep_output", keep_output)
+    monkeypatch.setattr(keeping, "keep_output", keep_output)
 
-    assert archive.retry_due_outputs() == 2
-    assert archive.keep_run_outputs(bad.run_id) == {"error": 1}
+    assert keeping.retry_due_outputs() == 2
+    assert keeping.keep_run_outputs(bad.run_id) == {"error": 1}
 
     assert RunOutput.objects.get(pk=good.pk).keep_status == OutputKeepStatus.KEPT
     assert RunOutput.objects.get(pk=bad.pk).keep_status == OutputKeepStatus.PENDING

@@ -272,26 +272,33 @@ def test_a_worker_with_threads_runs_tasks_side_by_side_under_one_id(settings):
             "QUEUES": ["default", "outputs"],
         }
     }
-    from runs import archive, tasks
+    from runs import keeping, tasks
 
     running = threading.Barrier(2, timeout=5)
+
     # Each copy waits until the other one runs too: a single loop would time the barrier out.
     def both_at_once(run_pk):
         running.wait()
         return {}
 
-    original = archive.keep_run_outputs
-    archive.keep_run_outputs = both_at_once
+    original = keeping.keep_run_outputs
+    keeping.keep_run_outputs = both_at_once
     handler = signal.getsignal(signal.SIGINT)
     try:
         results = [tasks.keep_outputs.enqueue(pk) for pk in (1, 2)]
         started = time.monotonic()
         call_command(
-            "db_worker", "--threads=2", "--batch", "--queue-name=outputs", "--worker-id=pair",
-            "--no-startup-delay", "--interval=0.05", "--verbosity=0",
+            "db_worker",
+            "--threads=2",
+            "--batch",
+            "--queue-name=outputs",
+            "--worker-id=pair",
+            "--no-startup-delay",
+            "--interval=0.05",
+            "--verbosity=0",
         )
     finally:
-        archive.keep_run_outputs = original
+        keeping.keep_run_outputs = original
     assert time.monotonic() - started < 5
     rows = DBTaskResult.objects.filter(pk__in=[r.id for r in results])
     assert {row.status for row in rows} == {"SUCCESSFUL"}
