@@ -32,7 +32,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from flora import APIStatusError, AuthenticationError, FloraError
+from flora import AuthenticationError, FloraError
+from florasite.lib.flora_words import log_label
 from runs.jobs import savepoint
 from runs.models import IN_FLIGHT_STATUSES, Run, RunStatus
 from runs.state import apply_remote, refresh_interval
@@ -162,12 +163,6 @@ def _refresh_claimed(
     return fresh, True
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, APIStatusError):
-        return f"HTTP {exc.status_code} {exc.code or ''}".strip()
-    return type(exc).__name__
-
-
 def _record_failure(run: Run, lease_until: datetime, exc: BaseException) -> Run:
     """Keep the run as it is; try again after a backoff. Only the claim holder writes."""
     now = timezone.now()
@@ -187,7 +182,7 @@ def _record_failure(run: Run, lease_until: datetime, exc: BaseException) -> Run:
         "next try in %.0f s",
         run.code,
         run.flora_run_id,
-        _describe(exc),
+        log_label(exc),
         request_id or "none",
         failures,
         delay.total_seconds(),

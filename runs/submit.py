@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -33,13 +33,10 @@ from flora import (
     ConflictError,
     Flora,
     IdempotencyConflictError,
-    InsufficientCreditsError,
     InternalServerError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
     RequestNotSent,
 )
+from florasite.lib.flora_words import Refusal, refusal_from
 from runs.callbacks import callback_url_for
 from runs.models import Run, RunStatus
 from runs.state import apply_remote, to_decimal
@@ -53,14 +50,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHECK_DELAY_SECONDS",
-    "Refusal",
     "SubmitOutcome",
     "create_remote",
     "existing_runs",
     "failed_to_start",
     "key_seen_code",
     "mark_checking",
-    "refusal_from",
     "request_inputs",
     "submit",
 ]
@@ -69,18 +64,6 @@ logger = logging.getLogger(__name__)
 
 # The first reconcile attempt waits a little: a create that timed out may still be landing.
 CHECK_DELAY_SECONDS = 10
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """FLORA definitively refused to start a run: what to tell the person."""
-
-    code: str
-    message: str
-    status_code: int
-    request_id: str = ""
-    fields: list[dict[str, str]] = field(default_factory=list)
-    retry_after: int | None = None
 
 
 @dataclass
@@ -102,46 +85,6 @@ def existing_runs(team: Team, intent_key: str) -> list[Run]:
         Run.objects.filter(team=team)
         .filter(Q(intent_key=intent_key) | Q(batch_key=intent_key))
         .order_by("created_at", "id")
-    )
-
-
-def refusal_from(error: APIStatusError) -> Refusal:
-    """FLORA's 4xx answer to a create, as a message for the person who pressed the button."""
-    request_id = error.request_id or ""
-    if isinstance(error, BadRequestError):
-        message = "FLORA did not accept these inputs."
-        if not error.fields:
-            message = f"FLORA did not accept this run: {error.message}"
-        return Refusal(
-            error.code or "input_validation_error", message, 400, request_id, list(error.fields)
-        )
-    if isinstance(error, AuthenticationError):
-        message = "The team's FLORA key was rejected; an admin must update it."
-        return Refusal(error.code or "unauthorized", message, 401, request_id)
-    if isinstance(error, InsufficientCreditsError):
-        message = (
-            "Not enough FLORA credits to start this run. A manager can top up the "
-            "team's FLORA account; nothing was charged."
-        )
-        return Refusal(error.code or "insufficient_credits", message, 402, request_id)
-    if isinstance(error, PermissionDeniedError):
-        message = "FLORA does not allow this run in this workspace with the team's key."
-        return Refusal(error.code or "forbidden", message, 403, request_id)
-    if isinstance(error, NotFoundError):
-        message = "This technique no longer exists in FLORA, so it cannot be run."
-        return Refusal(error.code or "not_found", message, 404, request_id)
-    if isinstance(error, RateLimitError):
-        wait = max(1, round(error.retry_after or 5))
-        return Refusal(
-            error.code or "rate_limited",
-            f"FLORA is busy; try again in {wait} s. Nothing was started.",
-            429,
-            request_id,
-            retry_after=wait,
-        )
-    message = f"FLORA refused this run: {error.message}"
-    return Refusal(
-        error.code or f"http_{error.status_code}", message, error.status_code, request_id
     )
 
 

@@ -34,17 +34,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from flora import AuthenticationError, BadRequestError, FloraError
+from florasite.lib.flora_words import describe_error
 from runs.jobs import savepoint
 from runs.models import Run, RunOrigin, RunStatus
 from runs.state import apply_remote, clip, fits, technique_key, to_datetime
 from teams.models import ConnectionStatus, FloraConnection, SecretUnavailable, Team
-from teams.services import (
-    NoConnection,
-    describe_error,
-    flora_client,
-    interactive_client,
-    mark_failing,
-)
+from teams.services import NoConnection, flora_client, interactive_client, mark_failing
 
 logger = logging.getLogger(__name__)
 

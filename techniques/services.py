@@ -26,19 +26,8 @@ from django.core.cache import cache
 from django.http import Http404
 from django.utils import timezone
 
-from flora import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    AuthenticationError,
-    BadRequestError,
-    FloraError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RequestNotSent,
-    Technique,
-)
+from flora import AuthenticationError, FloraError, NotFoundError, Technique
+from florasite.lib.flora_words import Problem, problem_for
 from teams.models import SecretUnavailable
 from teams.services import (
     NoConnection,
@@ -56,7 +45,7 @@ __all__ = [
     "PAGE_SIZE",
     "CatalogPage",
     "CatalogUnavailable",
-    "Problem",
+    "Problem",  # defined with the other words for FLORA errors (florasite.lib.flora_words)
     "TechniqueGone",
     "TechniqueResult",
     "catalog_page",
@@ -91,16 +80,6 @@ MEDIA_FILTERS: dict[str, str] = {
     "audio": "audioUrl",
     "document": "documentUrl",
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why FLORA could not answer, in words for the people using the dashboard."""
-
-    kind: str  # auth | forbidden | rate_limited | bad_request | secret | unavailable
-    message: str
-    request_id: str = ""
-    retry_after: int | None = None
 
 
 class CatalogUnavailable(Exception):
@@ -204,7 +183,6 @@ def is_valid_technique_id(technique_id: str) -> bool:
 
 def problem_from(connection: FloraConnection, error: Exception) -> Problem:
     """Map a failed FLORA call onto a Problem; a rejected key marks the connection failing."""
-    request_id = getattr(error, "request_id", None) or ""
     if isinstance(error, SecretUnavailable):
         logger.error("FLORA client for team %s unavailable: %s", connection.team.slug, error)
         return Problem(
@@ -214,40 +192,7 @@ def problem_from(connection: FloraConnection, error: Exception) -> Problem:
         )
     if isinstance(error, AuthenticationError):
         mark_failing(connection, error)
-        return Problem(
-            "auth",
-            "The team's FLORA key was rejected; an admin must update it.",
-            request_id,
-        )
-    if isinstance(error, PermissionDeniedError):
-        return Problem(
-            "forbidden",
-            "FLORA refused access to this workspace with the team's key; an admin should "
-            "check the team's workspaces.",
-            request_id,
-        )
-    if isinstance(error, RateLimitError):
-        wait = max(1, round(error.retry_after or 5))
-        return Problem(
-            "rate_limited", f"FLORA is busy; try again in {wait} s.", request_id, retry_after=wait
-        )
-    if isinstance(error, BadRequestError):
-        return Problem(
-            "bad_request",
-            f"FLORA did not accept this request: {error.message}",
-            request_id,
-        )
-    if isinstance(error, RequestNotSent):
-        return Problem("unavailable", str(error), request_id)
-    if isinstance(error, APIResponseValidationError):
-        return Problem("unavailable", "FLORA sent an answer the dashboard cannot read.", request_id)
-    if isinstance(error, APIStatusError):
-        return Problem(
-            "unavailable", f"FLORA is not answering (HTTP {error.status_code}).", request_id
-        )
-    if isinstance(error, APIConnectionError):
-        return Problem("unavailable", "FLORA is not answering.", request_id)
-    return Problem("unavailable", "FLORA is not answering.", request_id)
+    return problem_for(error)
 
 
 # -- cache --------------------------------------------------------------------------------
