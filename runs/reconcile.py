@@ -54,9 +54,10 @@ from flora import (
 )
 from florasite.lib.flora_words import Refusal, refusal_from
 from runs.callbacks import callback_url_for
+from runs.columns import fits
 from runs.jobs import savepoint
 from runs.models import Run, RunStatus
-from runs.state import apply_remote, fits, technique_key
+from runs.state import apply_remote, technique_key
 from runs.submit import create_remote, failed_to_start, key_seen_code, request_inputs
 from teams.models import FloraConnection, SecretUnavailable
 from teams.services import NoConnection, flora_client, mark_failing

@@ -38,8 +38,9 @@ from flora import (
 )
 from florasite.lib.flora_words import Refusal, refusal_from
 from runs.callbacks import callback_url_for
+from runs.columns import to_decimal
 from runs.models import Run, RunStatus
-from runs.state import apply_remote, to_decimal
+from runs.state import apply_remote
 from teams.services import mark_failing
 
 if TYPE_CHECKING:

@@ -35,9 +35,10 @@ from django.utils import timezone
 
 from flora import AuthenticationError, BadRequestError, FloraError
 from florasite.lib.flora_words import describe_error
+from runs.columns import clip, fits
 from runs.jobs import savepoint
 from runs.models import Run, RunOrigin, RunStatus
-from runs.state import apply_remote, clip, fits, technique_key, to_datetime
+from runs.state import apply_remote, moment, technique_key
 from teams.models import ConnectionStatus, FloraConnection, SecretUnavailable, Team
 from teams.services import NoConnection, flora_client, interactive_client, mark_failing
 
@@ -124,7 +125,7 @@ def _import(team: Team, client: Any, item: Any, workspace_id: str) -> Run | None
             flora_id,
         )
         return None
-    created = to_datetime(item.created_at) or timezone.now()
+    created = moment(item.created_at) or timezone.now()
     item_workspace = item.workspace_id if fits(Run, "workspace_id", item.workspace_id) else ""
     run = Run(
         team=team,
@@ -198,7 +199,7 @@ def _process_page(
         if not flora_id or flora_id in known:
             continue
         unknown += 1
-        created = to_datetime(item.created_at)
+        created = moment(item.created_at)
         if _held_back(item, created, pending):
             report.held_back += 1
             stamp = float(item.created_at or 0)

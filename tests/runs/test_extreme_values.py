@@ -19,6 +19,7 @@ import pytest
 import respx
 from django.utils import timezone
 
+import flora
 from runs import refresh, sync
 from runs.models import Run, RunOutput, RunStatus
 from sandbox import catalog
@@ -223,7 +224,8 @@ def test_over_long_output_ids_and_types_fit_and_stay_unique(bob_client, bob, tea
     # The same answer again creates nothing new: the shortened ids are stable.
     from runs.state import apply_remote
 
-    remote = json.loads(json.dumps({"run_id": "run_x", "status": "completed", "outputs": outputs}))
+    answer = {"run_id": "run_x", "status": "completed", "outputs": outputs}
+    remote = flora.Run.model_validate({"progress": 100, "created_at": None, **answer})
     apply_remote(row, remote)
     assert row.outputs.count() == 3
 
@@ -248,7 +250,10 @@ def test_an_over_long_request_id_is_cut_to_its_column(team_a, bob, fake_flora):
     from runs.state import apply_remote
 
     run = _running_run(team_a, bob)
-    apply_remote(run, {"run_id": "run_x", "status": "running"}, request_id="r" * 500)
+    remote = flora.Run.model_validate(
+        {"run_id": "run_x", "status": "running", "progress": 0, "created_at": None}
+    )
+    apply_remote(run, remote, request_id="r" * 500)
     assert Run.objects.get(pk=run.pk).last_request_id == "r" * 200
 
 
