@@ -24,22 +24,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from flora import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    Flora,
-    IdempotencyConflictError,
-    InternalServerError,
-    RequestNotSent,
-)
-from florasite.lib.flora_words import Refusal, refusal_from
+from flora import AuthenticationError, Flora
+from florasite.lib.flora_words import Refusal
 from runs.callbacks import callback_url_for
 from runs.columns import to_decimal
 from runs.models import Run, RunStatus
+from runs.outcomes import CREATE_ERRORS, create_failure, create_remote
 from runs.state import apply_remote
 from teams.services import mark_failing
 
@@ -52,12 +42,9 @@ if TYPE_CHECKING:
 __all__ = [
     "CHECK_DELAY_SECONDS",
     "SubmitOutcome",
-    "create_remote",
     "existing_runs",
     "failed_to_start",
-    "key_seen_code",
     "mark_checking",
-    "request_inputs",
     "submit",
 ]
 
@@ -178,11 +165,6 @@ def submit(
     return SubmitOutcome(runs)
 
 
-def request_inputs(run: Run) -> list[dict[str, str]]:
-    """The run's inputs as FLORA takes them (the row also keeps each input's name)."""
-    return [{key: item[key] for key in ("id", "type", "value")} for item in run.inputs]
-
-
 def _not_attempted(refusal: Refusal, refused_position: int) -> Refusal:
     return Refusal(
         "not_attempted",
@@ -196,77 +178,22 @@ def _start(
     client: Flora, connection: FloraConnection, run: Run, callback_url: str | None
 ) -> Refusal | None:
     """One create call for the row; returns the refusal when FLORA definitively said no."""
-    payload = request_inputs(run)
     try:
-        remote = create_remote(client, run, payload, callback_url)
-    except (ConflictError, IdempotencyConflictError) as exc:
-        # FLORA has seen this key: the run was submitted before. Never a failure, never a
-        # reason to submit again: the worker finds the run in FLORA's history.
-        mark_checking(run, exc, note=key_seen_code(exc))
-        return None
-    except RequestNotSent as exc:
-        # Refused before sending (this team's FLORA is not answering in time): nothing
-        # reached FLORA, so this is a plain refusal, not an outcome to reconcile.
-        refusal = Refusal("upstream_busy", f"{exc} Nothing was started.", 503)
-        failed_to_start(run, refusal)
-        return refusal
-    except (APIConnectionError, APIResponseValidationError, InternalServerError) as exc:
-        # The request may have landed: the answer was lost, garbled or a server error.
-        logger.warning("Create of run %s: outcome unknown (%s)", run.code, exc)
-        mark_checking(run, exc)
-        return None
-    except APIStatusError as exc:
-        if exc.status_code == 408:
+        remote = create_remote(client, run, callback_url)
+    except CREATE_ERRORS as exc:
+        failure = create_failure(exc)
+        if failure.kind == "key_seen":
+            # The worker finds the run in FLORA's history (runs.reconcile).
+            mark_checking(run, exc, note=failure.code)
+            return None
+        if failure.kind == "unknown":
+            logger.warning("Create of run %s: outcome unknown (%s)", run.code, exc)
             mark_checking(run, exc)
             return None
-        refusal = refusal_from(exc)
+        assert failure.refusal is not None
         if isinstance(exc, AuthenticationError):
             mark_failing(connection, exc)
-        failed_to_start(run, refusal)
-        return refusal
+        failed_to_start(run, failure.refusal)
+        return failure.refusal
     apply_remote(run, remote)
     return None
-
-
-def key_seen_code(error: APIStatusError) -> str:
-    """The error code recorded when FLORA says it has this idempotency key already.
-
-    Any 409 means that (FLORA's only 409 is idempotency_duplicate), whatever its body says:
-    a proxy's page or a reworded code must not turn "already submitted" into a failure
-    that invites a second, charged, submission.
-    """
-    if isinstance(error, IdempotencyConflictError):
-        return "idempotency_conflict"
-    return "idempotency_duplicate"
-
-
-def create_remote(
-    client: Flora, run: Run, payload: list[dict[str, str]], callback_url: str | None
-) -> Any:
-    """The create call for one row, keyed by the row's intent key. Raises flora errors."""
-    try:
-        # POST /techniques/{technique_id}/runs (Idempotency-Key: the row's intent key)
-        return client.techniques.runs.create(
-            run.technique_id,
-            inputs=payload,
-            mode="async",
-            callback_url=callback_url,
-            idempotency_key=run.intent_key,
-        )
-    except BadRequestError as exc:
-        only_callback = exc.fields and all(f.get("field") == "callback_url" for f in exc.fields)
-        if not (callback_url and only_callback):
-            raise
-        # Webhooks only speed things up (polling brings every run to its end), so a callback
-        # FLORA will not call must not stop the run. A refused request used no key: retry
-        # once, same key, without it.
-        logger.warning(
-            "FLORA refused the callback URL for team %s (%s); starting run %s without it",
-            run.team.slug,
-            exc,
-            run.code,
-        )
-        # POST /techniques/{technique_id}/runs (same idempotency key, no callback_url)
-        return client.techniques.runs.create(
-            run.technique_id, inputs=payload, mode="async", idempotency_key=run.intent_key
-        )

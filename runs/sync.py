@@ -38,6 +38,7 @@ from florasite.lib.flora_words import describe_error
 from runs.columns import clip, fits
 from runs.jobs import savepoint
 from runs.models import Run, RunOrigin, RunStatus
+from runs.outcomes import with_outputs
 from runs.state import apply_remote, moment, technique_key
 from teams.models import ConnectionStatus, FloraConnection, SecretUnavailable, Team
 from teams.services import NoConnection, flora_client, interactive_client, mark_failing
@@ -140,18 +141,11 @@ def _import(team: Team, client: Any, item: Any, workspace_id: str) -> Run | None
         submitted_at=created,
         next_refresh_at=timezone.now(),
     )
-    remote: Any = item
-    if item.status == RunStatus.COMPLETED and item.outputs is None:
-        # A list item without outputs must not complete the run: once completed, outputs are
-        # never recorded again. Ask for the full run, or leave it to the sweep.
-        try:
-            # GET /techniques/{technique_id}/runs/{run_id}
-            remote = client.techniques.runs.retrieve(
-                run.flora_run_id, technique_id=run.technique_id
-            )
-        except FloraError as exc:
-            logger.info("Outputs of outside run %s not fetched yet: %s", run.flora_run_id, exc)
-            remote = None
+    # A list item without outputs must not complete the run: once completed, outputs are
+    # never recorded again. Without the full run, the row is left to the sweep.
+    remote = with_outputs(
+        client, item, run_id=flora_id, technique_id=technique_id, label=f"outside run {flora_id}"
+    )
     try:
         with transaction.atomic():
             run.save()
