@@ -11,6 +11,10 @@ class RunsConfig(AppConfig):
 
     def ready(self) -> None:
         from florasite import periodic
+        from runs import state, tasks
+
+        # A run that completes with media outputs has them copied at once.
+        state.outputs_waiting.connect(tasks.keep_waiting_outputs, dispatch_uid="runs.keep")
 
         # Runs nobody watches are refreshed by the sweep; runs started elsewhere are
         # imported by the sync; create calls whose answer was lost are reconciled.

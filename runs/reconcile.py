@@ -45,8 +45,7 @@ from runs.columns import fits
 from runs.jobs import savepoint
 from runs.models import Run, RunStatus
 from runs.outcomes import CREATE_ERRORS, create_failure, create_remote, with_outputs
-from runs.state import apply_remote, technique_key
-from runs.submit import failed_to_start
+from runs.state import apply_remote, failed_to_start, technique_key
 from teams.models import FloraConnection, SecretUnavailable
 from teams.services import NoConnection, flora_client, mark_failing
 

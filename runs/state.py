@@ -3,7 +3,12 @@
 Submission (the create answer), the status fragment's refresh, the background sweep, the
 history sync and the reconciler all call ``apply_remote`` with FLORA's typed answer (a
 flora Run or RunListItem), so they agree on what it means and a late or repeated answer can
-never move a run backwards.
+never move a run backwards. ``failed_to_start`` and ``mark_checking`` record a create call
+that started nothing, or whose outcome is unknown.
+
+Nothing here queues work: media outputs left to copy are announced with the
+``outputs_waiting`` signal once the row is committed (runs.tasks queues the copy), and the
+periodic jobs pick up whatever is due (runs.apps).
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from flora import Run as RemoteRun
 from flora import RunOutput as RemoteOutput
 from flora import to_datetime
+from florasite.lib.flora_words import Refusal
 from runs.columns import clip, fits, output_id, to_decimal
 from runs.models import (
     FLORA_STATUSES,
@@ -34,12 +41,18 @@ from runs.models import (
 
 __all__ = [
     "apply_remote",
+    "failed_to_start",
+    "mark_checking",
     "moment",
+    "outputs_waiting",
     "refresh_interval",
     "technique_key",
 ]
 
 logger = logging.getLogger(__name__)
+
+# Sent (sender=Run, run_pk=...) after the commit that recorded media outputs to copy.
+outputs_waiting = Signal()
 
 # How often an in-flight run is asked about: FLORA suggests every 2-5 s. Fast while a run is
 # young (most finish within a minute), then slower, never slower than MAX_INTERVAL.
@@ -155,6 +168,28 @@ def apply_remote(
     return run
 
 
+def failed_to_start(run: Run, refusal: Refusal, *, now: datetime | None = None) -> None:
+    """FLORA refused the run: keep the row (history stays honest) with the reason."""
+    run.status = RunStatus.FAILED_TO_START
+    run.error_code = refusal.code[:100]
+    run.error_message = refusal.message
+    run.last_request_id = refusal.request_id[:200]
+    run.completed_at = now or timezone.now()
+    run.charged_cost = Decimal("0")
+    run.next_refresh_at = None
+    run.save()
+
+
+def mark_checking(run: Run, error: Exception, *, note: str = "") -> None:
+    """The create's outcome is unknown: show "checking with FLORA"; the reconciler (a
+    periodic job) finds the run or gives up."""
+    run.status = RunStatus.CHECKING
+    run.error_code = note
+    run.last_request_id = (getattr(error, "request_id", None) or "")[:200]
+    run.next_refresh_at = None
+    run.save()
+
+
 def _flora_status(run: Run, value: str) -> RunStatus:
     """FLORA's status as ours. A status FLORA adds later (the client parses it on purpose)
     does not end the run: it stays in flight, and the refresh keeps asking until FLORA
@@ -236,11 +271,5 @@ def _record_outputs(run: Run, texts: dict[int, str]) -> None:
     if new_rows:
         RunOutput.objects.bulk_create(new_rows, ignore_conflicts=True)
         if any(row.keep_status == OutputKeepStatus.PENDING for row in new_rows):
-            transaction.on_commit(lambda: _schedule_keep(run.pk))
-
-
-def _schedule_keep(run_pk: int) -> None:
-    # Imported late: the keeping module depends on storage and httpx, state must not.
-    from runs.tasks import keep_outputs
-
-    keep_outputs.enqueue(run_pk)
+            run_pk = run.pk
+            transaction.on_commit(lambda: outputs_waiting.send(sender=Run, run_pk=run_pk))

@@ -9,16 +9,16 @@
 3. The answer is recorded: ``apply_remote`` for a started run; ``failed_to_start`` with the
    error when FLORA refused it (nothing was started, nothing charged); ``checking`` when the
    outcome is unknown (timeout, dropped connection, 5xx, 409 "already submitted"), for the
-   background worker to reconcile (runs.reconcile). Nothing is ever re-sent on a new key.
+   background worker to reconcile (runs.reconcile; the view queues a first pass through
+   runs.tasks). Nothing is ever re-sent on a new key. Which failure is which is decided in
+   runs.outcomes, the rule the reconciler follows too.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -30,7 +30,7 @@ from runs.callbacks import callback_url_for
 from runs.columns import to_decimal
 from runs.models import Run, RunStatus
 from runs.outcomes import CREATE_ERRORS, create_failure, create_remote
-from runs.state import apply_remote
+from runs.state import apply_remote, failed_to_start, mark_checking
 from teams.services import mark_failing
 
 if TYPE_CHECKING:
@@ -39,19 +39,9 @@ if TYPE_CHECKING:
     from flora import Technique
     from teams.models import FloraConnection, Team
 
-__all__ = [
-    "CHECK_DELAY_SECONDS",
-    "SubmitOutcome",
-    "existing_runs",
-    "failed_to_start",
-    "mark_checking",
-    "submit",
-]
+__all__ = ["SubmitOutcome", "existing_runs", "submit"]
 
 logger = logging.getLogger(__name__)
-
-# The first reconcile attempt waits a little: a create that timed out may still be landing.
-CHECK_DELAY_SECONDS = 10
 
 
 @dataclass
@@ -74,36 +64,6 @@ def existing_runs(team: Team, intent_key: str) -> list[Run]:
         .filter(Q(intent_key=intent_key) | Q(batch_key=intent_key))
         .order_by("created_at", "id")
     )
-
-
-def failed_to_start(run: Run, refusal: Refusal, *, now: Any = None) -> None:
-    """FLORA refused the run: keep the row (history stays honest) with the reason."""
-    run.status = RunStatus.FAILED_TO_START
-    run.error_code = refusal.code[:100]
-    run.error_message = refusal.message
-    run.last_request_id = refusal.request_id[:200]
-    run.completed_at = now or timezone.now()
-    run.charged_cost = Decimal("0")
-    run.next_refresh_at = None
-    run.save()
-
-
-def mark_checking(run: Run, error: Exception, *, note: str = "") -> None:
-    """The create's outcome is unknown: show "checking with FLORA" and reconcile later."""
-    run.status = RunStatus.CHECKING
-    run.error_code = note
-    run.last_request_id = (getattr(error, "request_id", None) or "")[:200]
-    run.next_refresh_at = None
-    run.save()
-    run_pk = run.pk
-    transaction.on_commit(lambda: _schedule_reconcile(run_pk))
-
-
-def _schedule_reconcile(run_pk: int) -> None:
-    from runs.tasks import reconcile_run
-
-    run_after = timezone.now() + timedelta(seconds=CHECK_DELAY_SECONDS)
-    reconcile_run.using(run_after=run_after).enqueue(run_pk)
 
 
 def submit(

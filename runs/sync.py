@@ -45,7 +45,7 @@ from teams.services import NoConnection, flora_client, interactive_client, mark_
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SyncReport", "sync_all", "sync_team"]
+__all__ = ["SyncReport", "sync_team", "syncable_teams"]
 
 PAGE_SIZE = 100
 # Pages read from the top of one workspace's history per sync (the periodic sync runs every
@@ -369,15 +369,13 @@ def sync_team(
     return report
 
 
-def sync_all() -> int:
-    """Enqueue one history sync per team that can talk to FLORA; returns how many.
+def syncable_teams() -> list[tuple[int, str]]:
+    """(pk, slug) of every team whose history can be synced (runs.tasks queues each).
 
     Teams whose key FLORA refused are skipped until an admin sets a new key (which resets
     the connection's status): asking again would only be refused again.
     """
-    from runs.tasks import sync_team_history
-
-    teams = [
+    return [
         (connection.team_id, connection.team.slug)
         for connection in FloraConnection.objects.exclude(api_key_encrypted="")
         .exclude(status=ConnectionStatus.FAILING)
@@ -385,13 +383,3 @@ def sync_all() -> int:
         .only("team_id", "workspace_ids", "team__slug")
         if connection.workspace_ids
     ]
-    enqueued = 0
-    for team_pk, slug in teams:
-        try:
-            with savepoint():
-                sync_team_history.enqueue(team_pk)
-        except Exception:
-            logger.exception("Could not queue the history sync of team %s", slug)
-            continue
-        enqueued += 1
-    return enqueued

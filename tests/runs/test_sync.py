@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tasks import default_task_backend
 from live_helpers import count_flora_calls, dashboard_run, start_flora_run
 
-from runs import sync
+from runs import sync, tasks
 from runs.models import Run, RunOrigin, RunOutput, RunStatus
 from sandbox.testing import FrozenClock
 from teams.models import ConnectionStatus
@@ -290,7 +290,7 @@ def test_sync_all_enqueues_one_sync_per_connected_team(team_a, team_b):
     FloraConnection.objects.filter(team=team_b).update(status=ConnectionStatus.FAILING)
     default_task_backend.clear()
 
-    assert sync.sync_all() == 1
+    assert tasks.sync_all() == 1
 
     results = default_task_backend.results
     assert [(r.task.name, r.args) for r in results] == [("sync_team_history", [team_a.pk])]
