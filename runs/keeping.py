@@ -55,7 +55,7 @@ BACKOFF_MAX = timedelta(hours=1)
 # A claimed output is left alone by other workers this long. The worker copying it renews
 # the claim every LEASE_RENEWAL for as long as the copy runs (_renewing_claim), so the lease
 # need not outlast the longest download, only a dead worker: one killed mid-copy leaves the
-# output to the retry job (every minute) about a minute later, not after fifteen.
+# output to the retry job (runs.apps) about a minute later, not after fifteen.
 CLAIM_LEASE = timedelta(seconds=60)
 LEASE_RENEWAL = CLAIM_LEASE / 3
 # The periodic retry handles at most this many outputs per tick, and stops starting new
