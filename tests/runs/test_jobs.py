@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 from live_helpers import dashboard_run, start_flora_run
 
-from runs import keeping, reconcile, refresh, sync, tasks
+from runs import importer, keeping, reconcile, refresh, sync, tasks
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
 from sandbox.testing import FrozenClock
 
@@ -94,14 +94,14 @@ def test_the_reconciler_carries_on_past_a_run_that_fails(team_a, team_b, monkeyp
 def test_a_history_sync_carries_on_past_a_run_that_fails(team_a, sandbox_http, monkeypatch, caplog):
     first = start_flora_run(team_a, question="First")
     second = start_flora_run(team_a, question="Second")
-    real_import = sync._import
+    real_import = importer._import
 
     def import_(team, client, item, workspace_id):
         if item.run_id == second.run_id:
             _fail_in_the_database()
         return real_import(team, client, item, workspace_id)
 
-    monkeypatch.setattr(sync, "_import", import_)
+    monkeypatch.setattr(importer, "_import", import_)
 
     report = sync.sync_team(team_a.pk)
 
