@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from runs import keeping, reconcile, refresh, sync
+from runs import keeping, reconcile, refresh, sweep, sync
 from runs.jobs import savepoint
 from runs.models import RunStatus, WebhookDelivery
 from runs.submit import SubmitOutcome
@@ -61,7 +61,7 @@ def reconcile_runs() -> None:
 @task()
 def sweep_runs() -> None:
     """Refresh every in-flight run whose next refresh is overdue; flag runs that never end."""
-    refresh.sweep()
+    sweep.sweep()
 
 
 @task()

@@ -20,7 +20,7 @@ import respx
 from django.utils import timezone
 
 import flora
-from runs import refresh, sync
+from runs import sweep, sync
 from runs.models import Run, RunOutput, RunStatus
 from sandbox import catalog
 from tests.runs.submit_helpers import read_form
@@ -279,13 +279,13 @@ def test_a_sweep_with_one_poisoned_run_still_refreshes_the_other_teams_run(
     )
     _answer_run(fake_flora, "run_ok")
 
-    report = refresh.sweep()
+    report = sweep.sweep()
 
     assert report.count("refreshed") == 2
     assert _pages_work(bob_client, poisoned).status == RunStatus.FAILED
     assert _pages_work(dave_client, healthy).status == RunStatus.COMPLETED
     # ... and the next sweep is just as healthy.
-    assert refresh.sweep().outcomes.get("error", 0) == 0
+    assert sweep.sweep().outcomes.get("error", 0) == 0
 
 
 def _list_item(run_id: str, **overrides) -> dict:

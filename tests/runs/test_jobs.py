@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 from live_helpers import dashboard_run, start_flora_run
 
-from runs import importer, keeping, reconcile, refresh, sync, tasks
+from runs import importer, keeping, reconcile, refresh, sweep, sync, tasks
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
 from sandbox.testing import FrozenClock
 
@@ -52,7 +52,7 @@ def test_a_sweep_carries_on_past_a_run_that_fails(
     monkeypatch.setattr(refresh, "apply_remote", apply_remote)
     caplog.set_level(logging.INFO)
 
-    report = refresh.sweep()
+    report = sweep.sweep()
 
     assert report.outcomes == {"error": 1, "refreshed": 1}
     assert Run.objects.get(pk=healthy.pk).status == RunStatus.COMPLETED
