@@ -2,7 +2,7 @@
 django.contrib.auth.authenticate.
 
 ThrottledModelBackend, the only entry of AUTHENTICATION_BACKENDS, claims a slot for the
-username and one for the client address (florasite.ratelimit) *before* it checks the
+username and one for the client address (florasite.lib.ratelimit) *before* it checks the
 password, so at most LOGIN_FAILURES_PER_USER passwords are checked per username, and
 LOGIN_FAILURES_PER_CLIENT per client, in a 15-minute window, however many attempts arrive at
 once. A successful log-in clears the username's count and gives its client slot back. Over a
@@ -34,8 +34,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from florasite import ratelimit
-from florasite.net import client_ip
+from florasite.lib import ratelimit
+from florasite.lib.net import client_ip
 
 WINDOW = timedelta(minutes=15)
 # Set on the request by the backend when it refuses: seconds until the caller may try again.

@@ -38,7 +38,7 @@ class PeriodicJob(models.Model):
 
 
 class RateLimitCounter(models.Model):
-    """Requests counted against a limit until `window_ends_at` (florasite.ratelimit).
+    """Requests counted against a limit until `window_ends_at` (florasite.lib.ratelimit).
 
     Slots are claimed with conditional UPDATEs, so concurrent requests in any number of
     processes never get more than the limit between them.

@@ -10,7 +10,8 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
-from florasite import periodic, ratelimit
+from florasite import periodic
+from florasite.lib import ratelimit
 from florasite.models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def fail_orphaned_tasks(now: datetime | None = None) -> int:
     result is failed with WorkerDied. Tasks started less than WORKER_DEAD_AFTER ago are left
     alone: their worker may not have beaten yet. The work itself is not redone here: tasks
     are idempotent and their periodic jobs pick up what was left (an output's claim, for one,
-    runs out within a minute and runs.archive.retry_due_outputs keeps it).
+    runs out within a minute and runs.keeping.retry_due_outputs keeps it).
     """
     now = now or timezone.now()
     cutoff = now - WORKER_DEAD_AFTER

@@ -46,7 +46,7 @@ class RunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry keeping outputs that could not be kept")
     def retry_keeping_outputs(self, request, queryset):  # type: ignore[no-untyped-def]
-        from runs.archive import reset_failed_outputs
+        from runs.keeping import reset_failed_outputs
 
         count = reset_failed_outputs(queryset)
         self.message_user(

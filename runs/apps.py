@@ -11,18 +11,22 @@ class RunsConfig(AppConfig):
 
     def ready(self) -> None:
         from florasite import periodic
+        from runs import state, tasks
         from runs.again import inputs_of_run
         from techniques.prefill import register_again_inputs
 
         # "Run again" fills the technique page's form with the run's inputs.
         register_again_inputs(inputs_of_run)
+        # A run that completes with media outputs has them copied at once.
+        state.outputs_waiting.connect(tasks.keep_waiting_outputs, dispatch_uid="runs.keep")
 
         # Runs nobody watches are refreshed by the sweep; runs started elsewhere are
-        # imported by the sync; create calls whose answer was lost are reconciled.
+        # imported by the sync; create calls whose answer was lost are reconciled; outputs
+        # not copied yet (a worker restarted, a copy to retry) are kept within seconds.
         periodic.register("runs.sweep", timedelta(seconds=5), "runs.tasks.sweep_runs")
         periodic.register("runs.reconcile", timedelta(seconds=15), "runs.tasks.reconcile_runs")
         periodic.register("runs.sync", timedelta(minutes=2), "runs.tasks.sync_all_teams")
-        periodic.register("runs.keep", timedelta(seconds=20), "runs.tasks.retry_keeping_outputs")
+        periodic.register("runs.keep", timedelta(seconds=5), "runs.tasks.retry_keeping_outputs")
         periodic.register(
             "runs.prune_webhooks", timedelta(hours=6), "runs.tasks.prune_webhook_deliveries"
         )

@@ -15,8 +15,8 @@ from django.db.models.functions import Length, Substr
 from django.urls import reverse
 from django.utils.text import slugify
 
-from florasite.net import http_url
-from runs.archive import EXTENSIONS
+from florasite.lib.net import http_url
+from runs.content_types import EXTENSIONS
 from runs.models import OutputKeepStatus, Run, RunOutput
 from teams.models import FloraConnection
 

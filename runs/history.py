@@ -18,7 +18,7 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
-from florasite.net import http_url
+from florasite.lib.net import http_url
 from runs.forms import IN_PROGRESS, OUTSIDE, HistoryFilterForm
 from runs.models import IN_FLIGHT_STATUSES, OutputKeepStatus, Run, RunOrigin, RunOutput, RunStatus
 from teams.models import FloraConnection, Membership, Team

@@ -219,6 +219,10 @@ class RunOutput(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "output_id"], name="output_unique_per_run"),
         ]
+        indexes = [
+            # The outputs due for a copy (runs.keeping), asked for every few seconds.
+            models.Index(fields=["keep_status", "next_attempt_at"], name="output_keep_due"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.output_id} of {self.run.code}"

@@ -32,38 +32,20 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from flora import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    AuthenticationError,
-    ConflictError,
-    Flora,
-    FloraError,
-    IdempotencyConflictError,
-    InternalServerError,
-    RateLimitError,
-    RequestNotSent,
-    RunListItem,
-)
+from flora import AuthenticationError, Flora, FloraError, RunListItem
+from flora import Run as RemoteRun
+from florasite.lib.flora_words import Refusal
 from runs.callbacks import callback_url_for
+from runs.columns import fits
 from runs.jobs import savepoint
 from runs.models import Run, RunStatus
-from runs.state import apply_remote, fits, technique_key
-from runs.submit import (
-    Refusal,
-    create_remote,
-    failed_to_start,
-    key_seen_code,
-    refusal_from,
-    request_inputs,
-)
+from runs.outcomes import CREATE_ERRORS, create_failure, create_remote, with_outputs
+from runs.state import apply_remote, failed_to_start, technique_key
 from teams.models import FloraConnection, SecretUnavailable
 from teams.services import NoConnection, flora_client, mark_failing
 
@@ -205,49 +187,40 @@ def _allowed_workspaces(run: Run) -> list[str]:
 
 
 def _link(client: Flora, run: Run, item: RunListItem) -> str:
-    remote: Any = item
-    if item.status == RunStatus.COMPLETED and item.outputs is None:
-        # History items may leave outputs out, and a completed row is never asked about
-        # again: fetch the full run, or link it as still running for the refresh to finish.
-        try:
-            # GET /techniques/{technique_id}/runs/{run_id}
-            remote = client.techniques.runs.retrieve(item.run_id, technique_id=run.technique_id)
-        except FloraError as exc:
-            logger.info("Outputs of run %s not fetched yet: %s", run.code, exc)
-            remote = item.model_copy(update={"status": RunStatus.RUNNING.value})
+    # A completed row is never asked about again: without its outputs (fetched when the
+    # history left them out), link it as still running for the refresh to finish.
+    remote = with_outputs(
+        client, item, run_id=item.run_id, technique_id=run.technique_id, label=f"run {run.code}"
+    )
+    if remote is None:
+        remote = item.model_copy(update={"status": RunStatus.RUNNING.value})
     return "linked" if _apply(run, remote) else "waiting"
 
 
 def _create_again(client: Flora, run: Run, now: datetime) -> str:
     try:
-        remote = create_remote(client, run, request_inputs(run), callback_url_for(run.team))
-    except (ConflictError, IdempotencyConflictError) as exc:
-        # FLORA has this key: the run landed. Wait for it to show in the history.
-        run.error_code = key_seen_code(exc)
-        run.last_request_id = (exc.request_id or "")[:200]
-        run.save(update_fields=["error_code", "last_request_id", "updated_at"])
-        return _wait_or_give_up(run, now)
-    except (
-        APIConnectionError,
-        APIResponseValidationError,
-        InternalServerError,
-        RateLimitError,
-        RequestNotSent,  # this team's FLORA is not answering in time: try again later
-    ) as exc:
-        _note_failure(run, exc)
-        return _wait_or_give_up(run, now)
-    except APIStatusError as exc:
-        if exc.status_code == 408:
+        remote = create_remote(client, run, callback_url_for(run.team))
+    except CREATE_ERRORS as exc:
+        failure = create_failure(exc)
+        if failure.kind == "key_seen":
+            # FLORA has this key: the run landed. Wait for it to show in the history.
+            run.error_code = failure.code
+            run.last_request_id = (getattr(exc, "request_id", None) or "")[:200]
+            run.save(update_fields=["error_code", "last_request_id", "updated_at"])
+            return _wait_or_give_up(run, now)
+        if failure.kind in ("unknown", "not_started"):
+            # Not started, or not known to be: ask again on a later pass.
             _note_failure(run, exc)
             return _wait_or_give_up(run, now)
+        assert failure.refusal is not None
         if isinstance(exc, AuthenticationError):
             mark_failing(run.team.connection, exc)
-        failed_to_start(run, refusal_from(exc), now=now)
+        failed_to_start(run, failure.refusal, now=now)
         return "refused"
     return "started" if _apply(run, remote) else "waiting"
 
 
-def _apply(run: Run, remote: Any) -> bool:
+def _apply(run: Run, remote: RemoteRun) -> bool:
     """Link the row to FLORA's run; False when another process linked that run meanwhile."""
     run.error_code = ""
     try:

@@ -20,8 +20,8 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from florasite import ratelimit
-from florasite.net import client_ip
+from florasite.lib import ratelimit
+from florasite.lib.net import client_ip
 from runs.models import Run, ShareLink
 
 __all__ = [
@@ -115,8 +115,8 @@ def revoke(link: ShareLink, by: object, now: datetime | None = None) -> bool:
 def rate_limited(request: HttpRequest, bucket: str, per_minute: int | None = None) -> int:
     """Count one request of this client in `bucket`; over the limit, the seconds to wait.
 
-    A one-minute window per client IP (florasite.net.client_ip, which knows about reverse
-    proxies), counted in the database by florasite.ratelimit, the log-in throttle's
+    A one-minute window per client IP (florasite.lib.net.client_ip, which knows about reverse
+    proxies), counted in the database by florasite.lib.ratelimit, the log-in throttle's
     mechanism, so every web process counts together. 0 (falsy) when within the limit.
     """
     limit = per_minute or settings.FLORASITE_SHARE_VIEWS_PER_MINUTE

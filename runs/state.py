@@ -1,8 +1,14 @@
 """The one place that moves a Run between states from what FLORA says.
 
 Submission (the create answer), the status fragment's refresh, the background sweep, the
-webhook receiver and the history sync all call ``apply_remote``, so they agree on what a
-FLORA answer means and a late or repeated answer can never move a run backwards.
+history sync and the reconciler all call ``apply_remote`` with FLORA's typed answer (a
+flora Run or RunListItem), so they agree on what it means and a late or repeated answer can
+never move a run backwards. ``failed_to_start`` and ``mark_checking`` record a create call
+that started nothing, or whose outcome is unknown.
+
+Nothing here queues work: media outputs left to copy are announced with the
+``outputs_waiting`` signal once the row is committed (runs.tasks queues the copy), and the
+periodic jobs pick up whatever is due (runs.apps).
 """
 
 from __future__ import annotations
@@ -10,15 +16,20 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from flora import Run as RemoteRun
+from flora import RunOutput as RemoteOutput
+from flora import to_datetime
+from florasite.lib.flora_words import Refusal
+from runs.columns import clip, fits, output_id, to_decimal
 from runs.models import (
     FLORA_STATUSES,
     TERMINAL_STATUSES,
@@ -28,7 +39,20 @@ from runs.models import (
     RunStatus,
 )
 
+__all__ = [
+    "apply_remote",
+    "failed_to_start",
+    "mark_checking",
+    "moment",
+    "outputs_waiting",
+    "refresh_interval",
+    "technique_key",
+]
+
 logger = logging.getLogger(__name__)
+
+# Sent (sender=Run, run_pk=...) after the commit that recorded media outputs to copy.
+outputs_waiting = Signal()
 
 # How often an in-flight run is asked about: FLORA suggests every 2-5 s. Fast while a run is
 # young (most finish within a minute), then slower, never slower than MAX_INTERVAL.
@@ -62,112 +86,33 @@ def technique_key(technique_id: str) -> str:
     return technique_id.removeprefix("tech_")
 
 
-# What FLORA says is written to columns of fixed size (runs.models): values that do not fit
-# are made to fit here, in the one place they are written, so every row can be read back and
-# shown. (PostgreSQL refuses a value too long or too large for its column; SQLite stores it,
-# and then Django cannot read the decimal back.)
-MAX_AMOUNT = Decimal("999999.9999")  # DecimalField(max_digits=10, decimal_places=4)
-# No run starts or ends after 1 January 3000: a later timestamp is garbage (and one near
-# datetime's limit would overflow as soon as it is shown in a local time zone).
-MAX_TIMESTAMP = 32_503_680_000.0
-
-
-def to_datetime(value: Any) -> datetime | None:
-    """FLORA timestamps are unix seconds (some sources use milliseconds); None for a value
-    that is no moment in a run's life (NaN, negative, centuries away)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if not math.isfinite(number) or number <= 0:
-        return None
-    if number > 1e12:
-        number /= 1000
-    if number > MAX_TIMESTAMP:
-        return None
-    return datetime.fromtimestamp(number, tz=UTC)
-
-
-def to_decimal(value: Any) -> Decimal | None:
-    """An amount of money as the cost columns hold it; None for anything that is not one
-    (NaN, Infinity, negative, or more than a column holds)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.0001"))
-    except (InvalidOperation, ValueError):
-        return None
-    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
-        return None
-    return amount
-
-
-def to_progress(value: Any) -> float | None:
-    """FLORA's progress (0..1 or 0..100) clamped into 0..100; None when it is no number."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        number = math.inf if value > 0 else 0.0
-    if math.isnan(number):
-        return None
-    return max(0.0, min(100.0, number))
-
-
-def _max_length(model: type[Run] | type[RunOutput], name: str) -> int:
-    return model._meta.get_field(name).max_length  # type: ignore[union-attr, return-value]
-
-
-def clip(model: type[Run] | type[RunOutput], name: str, value: Any) -> str:
-    """A text cut to its column's length (error codes, names: a shortened one still reads)."""
-    return str(value or "")[: _max_length(model, name)]
-
-
-def fits(model: type[Run] | type[RunOutput], name: str, value: Any) -> bool:
-    """Whether an identifier fits its column. A shortened id would name something else, so
-    one that does not fit is not stored at all (the caller says so in the log)."""
-    return len(str(value)) <= _max_length(model, name)
-
-
-def output_id(value: str) -> str:
-    """FLORA's output id as stored: one too long for the column is cut and given a short hash
-    of the whole, so it stays the same on every answer and unique within its run."""
-    limit = _max_length(RunOutput, "output_id")
-    if len(value) <= limit:
-        return value
-    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    return f"{value[: limit - 13]}~{digest}"
-
-
-def _get(remote: Any, name: str) -> Any:
-    if isinstance(remote, dict):
-        return remote.get(name)
-    return getattr(remote, name, None)
+def moment(timestamp: float | None) -> datetime | None:
+    """A FLORA timestamp as a datetime (flora.to_datetime). 0, the spec's placeholder in its
+    examples and no moment in a run's life, is unknown too."""
+    return to_datetime(timestamp) if timestamp else None
 
 
 def apply_remote(
-    run: Run, remote: Any, *, request_id: str = "", now: datetime | None = None
+    run: Run, remote: RemoteRun, *, request_id: str = "", now: datetime | None = None
 ) -> Run:
-    """Copy FLORA's view of a run (a flora Run / RunListItem model or a dict) onto the row.
+    """Copy FLORA's view of a run (a flora Run, or a RunListItem of the history) onto the row.
 
     Saves the row. Never moves a run backwards (a stale answer after a newer one is ignored
     for status), and creates RunOutput rows once the run has completed.
     """
     now = now or timezone.now()
-    new_status = _flora_status(run, _get(remote, "status"))
+    new_status = _flora_status(run, remote.status)
     # Text outputs by position: FLORA sends the text itself as the output's url. It is kept
     # once, in RunOutput.text; outputs_raw keeps only its id and type.
     texts: dict[int, str] = {}
     was_terminal = run.status in TERMINAL_STATUSES
 
+    # A history item declares these; a single run's answer may carry them as extra fields.
     ids = {
-        "flora_run_id": _get(remote, "run_id") or _get(remote, "technique_run_id"),
-        "workspace_id": _get(remote, "workspace_id"),
-        "project_id": _get(remote, "project_id"),
-        "poll_url": _get(remote, "poll_url"),
+        "flora_run_id": remote.run_id or getattr(remote, "technique_run_id", None),
+        "workspace_id": getattr(remote, "workspace_id", None),
+        "project_id": getattr(remote, "project_id", None),
+        "poll_url": remote.poll_url,
     }
     for column, value in ids.items():
         if not value or getattr(run, column):
@@ -181,19 +126,18 @@ def apply_remote(
                 column.removeprefix("flora_"),
                 len(str(value)),
             )
-    run.flora_created_at = run.flora_created_at or to_datetime(_get(remote, "created_at"))
+    run.flora_created_at = run.flora_created_at or moment(remote.created_at)
     if request_id:
         run.last_request_id = clip(Run, "last_request_id", request_id)
 
     if not was_terminal and _RANK[new_status] >= _RANK[RunStatus(run.status)]:
         run.status = new_status
-        progress = to_progress(_get(remote, "progress"))
-        if progress is not None:
-            run.progress = max(_stored_progress(run), progress)
-        run.started_at = to_datetime(_get(remote, "started_at")) or run.started_at
+        # FLORA's progress arrives clamped into 0..100 (flora's model); never backwards.
+        run.progress = max(_stored_progress(run), remote.progress)
+        run.started_at = moment(remote.started_at) or run.started_at
         if new_status in TERMINAL_STATUSES:
-            run.completed_at = to_datetime(_get(remote, "completed_at")) or now
-            cost = _get(remote, "charged_cost")
+            run.completed_at = moment(remote.completed_at) or now
+            cost = remote.charged_cost
             run.charged_cost = to_decimal(cost)
             if run.charged_cost is None and cost is not None:
                 logger.warning(
@@ -204,14 +148,13 @@ def apply_remote(
                 )
             if run.charged_cost is None and new_status == RunStatus.FAILED:
                 run.charged_cost = Decimal("0")
-            run.error_code = clip(Run, "error_code", _get(remote, "error_code"))
-            run.error_message = str(_get(remote, "error_message") or "")
-        outputs = _get(remote, "outputs")
-        if outputs:
-            run.outputs_raw = [_output_dict(o) for o in outputs]
+            run.error_code = clip(Run, "error_code", remote.error_code)
+            run.error_message = str(remote.error_message or "")
+        if remote.outputs:
+            run.outputs_raw = [_output_dict(o) for o in remote.outputs]
             texts = {
-                position: str(_get(o, "url") or "")
-                for position, o in enumerate(outputs)
+                position: o.url
+                for position, o in enumerate(remote.outputs)
                 if run.outputs_raw[position]["type"] == "text"
             }
 
@@ -225,7 +168,29 @@ def apply_remote(
     return run
 
 
-def _flora_status(run: Run, value: Any) -> RunStatus:
+def failed_to_start(run: Run, refusal: Refusal, *, now: datetime | None = None) -> None:
+    """FLORA refused the run: keep the row (history stays honest) with the reason."""
+    run.status = RunStatus.FAILED_TO_START
+    run.error_code = refusal.code[:100]
+    run.error_message = refusal.message
+    run.last_request_id = refusal.request_id[:200]
+    run.completed_at = now or timezone.now()
+    run.charged_cost = Decimal("0")
+    run.next_refresh_at = None
+    run.save()
+
+
+def mark_checking(run: Run, error: Exception, *, note: str = "") -> None:
+    """The create's outcome is unknown: show "checking with FLORA"; the reconciler (a
+    periodic job) finds the run or gives up."""
+    run.status = RunStatus.CHECKING
+    run.error_code = note
+    run.last_request_id = (getattr(error, "request_id", None) or "")[:200]
+    run.next_refresh_at = None
+    run.save()
+
+
+def _flora_status(run: Run, value: str) -> RunStatus:
     """FLORA's status as ours. A status FLORA adds later (the client parses it on purpose)
     does not end the run: it stays in flight, and the refresh keeps asking until FLORA
     says something known."""
@@ -241,18 +206,15 @@ def _stored_progress(run: Run) -> float:
     return run.progress if math.isfinite(run.progress) else 0.0
 
 
-def _output_dict(output: Any) -> dict[str, str]:
-    raw = {
-        "output_id": output_id(str(_get(output, "output_id") or "")),
-        "type": clip(RunOutput, "type", _get(output, "type")),
-    }
+def _output_dict(output: RemoteOutput) -> dict[str, str]:
+    raw = {"output_id": output_id(output.output_id), "type": clip(RunOutput, "type", output.type)}
     if raw["type"] != "text":
-        raw["url"] = str(_get(output, "url") or "")
+        raw["url"] = output.url
     return raw
 
 
 def _text_too_large(size: int, limit: int) -> str:
-    # As runs.archive says it of media files.
+    # As florasite.lib.download says it of media files.
     return (
         f"The text ({filesizeformat(size)}) is larger than the {filesizeformat(limit)} limit "
         "(FLORASITE_OUTPUT_MAX_BYTES); it was not kept."
@@ -309,11 +271,5 @@ def _record_outputs(run: Run, texts: dict[int, str]) -> None:
     if new_rows:
         RunOutput.objects.bulk_create(new_rows, ignore_conflicts=True)
         if any(row.keep_status == OutputKeepStatus.PENDING for row in new_rows):
-            transaction.on_commit(lambda: _schedule_keep(run.pk))
-
-
-def _schedule_keep(run_pk: int) -> None:
-    # Imported late: the archive module depends on storage and httpx, state must not.
-    from runs.tasks import keep_outputs
-
-    keep_outputs.enqueue(run_pk)
+            run_pk = run.pk
+            transaction.on_commit(lambda: outputs_waiting.send(sender=Run, run_pk=run_pk))

@@ -9,40 +9,28 @@
 3. The answer is recorded: ``apply_remote`` for a started run; ``failed_to_start`` with the
    error when FLORA refused it (nothing was started, nothing charged); ``checking`` when the
    outcome is unknown (timeout, dropped connection, 5xx, 409 "already submitted"), for the
-   background worker to reconcile (runs.reconcile). Nothing is ever re-sent on a new key.
+   background worker to reconcile (runs.reconcile; the view queues a first pass through
+   runs.tasks). Nothing is ever re-sent on a new key. Which failure is which is decided in
+   runs.outcomes, the rule the reconciler follows too.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import timedelta
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from flora import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    Flora,
-    IdempotencyConflictError,
-    InsufficientCreditsError,
-    InternalServerError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RequestNotSent,
-)
+from flora import AuthenticationError, Flora
+from florasite.lib.flora_words import Refusal
 from runs.callbacks import callback_url_for
+from runs.columns import to_decimal
 from runs.models import Run, RunStatus
-from runs.state import apply_remote, to_decimal
+from runs.outcomes import CREATE_ERRORS, create_failure, create_remote
+from runs.state import apply_remote, failed_to_start, mark_checking
 from teams.services import mark_failing
 
 if TYPE_CHECKING:
@@ -51,36 +39,9 @@ if TYPE_CHECKING:
     from flora import Technique
     from teams.models import FloraConnection, Team
 
-__all__ = [
-    "CHECK_DELAY_SECONDS",
-    "Refusal",
-    "SubmitOutcome",
-    "create_remote",
-    "existing_runs",
-    "failed_to_start",
-    "key_seen_code",
-    "mark_checking",
-    "refusal_from",
-    "request_inputs",
-    "submit",
-]
+__all__ = ["SubmitOutcome", "existing_runs", "submit"]
 
 logger = logging.getLogger(__name__)
-
-# The first reconcile attempt waits a little: a create that timed out may still be landing.
-CHECK_DELAY_SECONDS = 10
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """FLORA definitively refused to start a run: what to tell the person."""
-
-    code: str
-    message: str
-    status_code: int
-    request_id: str = ""
-    fields: list[dict[str, str]] = field(default_factory=list)
-    retry_after: int | None = None
 
 
 @dataclass
@@ -103,76 +64,6 @@ def existing_runs(team: Team, intent_key: str) -> list[Run]:
         .filter(Q(intent_key=intent_key) | Q(batch_key=intent_key))
         .order_by("created_at", "id")
     )
-
-
-def refusal_from(error: APIStatusError) -> Refusal:
-    """FLORA's 4xx answer to a create, as a message for the person who pressed the button."""
-    request_id = error.request_id or ""
-    if isinstance(error, BadRequestError):
-        message = "FLORA did not accept these inputs."
-        if not error.fields:
-            message = f"FLORA did not accept this run: {error.message}"
-        return Refusal(
-            error.code or "input_validation_error", message, 400, request_id, list(error.fields)
-        )
-    if isinstance(error, AuthenticationError):
-        message = "The team's FLORA key was rejected; an admin must update it."
-        return Refusal(error.code or "unauthorized", message, 401, request_id)
-    if isinstance(error, InsufficientCreditsError):
-        message = (
-            "Not enough FLORA credits to start this run. A manager can top up the "
-            "team's FLORA account; nothing was charged."
-        )
-        return Refusal(error.code or "insufficient_credits", message, 402, request_id)
-    if isinstance(error, PermissionDeniedError):
-        message = "FLORA does not allow this run in this workspace with the team's key."
-        return Refusal(error.code or "forbidden", message, 403, request_id)
-    if isinstance(error, NotFoundError):
-        message = "This technique no longer exists in FLORA, so it cannot be run."
-        return Refusal(error.code or "not_found", message, 404, request_id)
-    if isinstance(error, RateLimitError):
-        wait = max(1, round(error.retry_after or 5))
-        return Refusal(
-            error.code or "rate_limited",
-            f"FLORA is busy; try again in {wait} s. Nothing was started.",
-            429,
-            request_id,
-            retry_after=wait,
-        )
-    message = f"FLORA refused this run: {error.message}"
-    return Refusal(
-        error.code or f"http_{error.status_code}", message, error.status_code, request_id
-    )
-
-
-def failed_to_start(run: Run, refusal: Refusal, *, now: Any = None) -> None:
-    """FLORA refused the run: keep the row (history stays honest) with the reason."""
-    run.status = RunStatus.FAILED_TO_START
-    run.error_code = refusal.code[:100]
-    run.error_message = refusal.message
-    run.last_request_id = refusal.request_id[:200]
-    run.completed_at = now or timezone.now()
-    run.charged_cost = Decimal("0")
-    run.next_refresh_at = None
-    run.save()
-
-
-def mark_checking(run: Run, error: Exception, *, note: str = "") -> None:
-    """The create's outcome is unknown: show "checking with FLORA" and reconcile later."""
-    run.status = RunStatus.CHECKING
-    run.error_code = note
-    run.last_request_id = (getattr(error, "request_id", None) or "")[:200]
-    run.next_refresh_at = None
-    run.save()
-    run_pk = run.pk
-    transaction.on_commit(lambda: _schedule_reconcile(run_pk))
-
-
-def _schedule_reconcile(run_pk: int) -> None:
-    from runs.tasks import reconcile_run
-
-    run_after = timezone.now() + timedelta(seconds=CHECK_DELAY_SECONDS)
-    reconcile_run.using(run_after=run_after).enqueue(run_pk)
 
 
 def submit(
@@ -234,11 +125,6 @@ def submit(
     return SubmitOutcome(runs)
 
 
-def request_inputs(run: Run) -> list[dict[str, str]]:
-    """The run's inputs as FLORA takes them (the row also keeps each input's name)."""
-    return [{key: item[key] for key in ("id", "type", "value")} for item in run.inputs]
-
-
 def _not_attempted(refusal: Refusal, refused_position: int) -> Refusal:
     return Refusal(
         "not_attempted",
@@ -252,77 +138,22 @@ def _start(
     client: Flora, connection: FloraConnection, run: Run, callback_url: str | None
 ) -> Refusal | None:
     """One create call for the row; returns the refusal when FLORA definitively said no."""
-    payload = request_inputs(run)
     try:
-        remote = create_remote(client, run, payload, callback_url)
-    except (ConflictError, IdempotencyConflictError) as exc:
-        # FLORA has seen this key: the run was submitted before. Never a failure, never a
-        # reason to submit again: the worker finds the run in FLORA's history.
-        mark_checking(run, exc, note=key_seen_code(exc))
-        return None
-    except RequestNotSent as exc:
-        # Refused before sending (this team's FLORA is not answering in time): nothing
-        # reached FLORA, so this is a plain refusal, not an outcome to reconcile.
-        refusal = Refusal("upstream_busy", f"{exc} Nothing was started.", 503)
-        failed_to_start(run, refusal)
-        return refusal
-    except (APIConnectionError, APIResponseValidationError, InternalServerError) as exc:
-        # The request may have landed: the answer was lost, garbled or a server error.
-        logger.warning("Create of run %s: outcome unknown (%s)", run.code, exc)
-        mark_checking(run, exc)
-        return None
-    except APIStatusError as exc:
-        if exc.status_code == 408:
+        remote = create_remote(client, run, callback_url)
+    except CREATE_ERRORS as exc:
+        failure = create_failure(exc)
+        if failure.kind == "key_seen":
+            # The worker finds the run in FLORA's history (runs.reconcile).
+            mark_checking(run, exc, note=failure.code)
+            return None
+        if failure.kind == "unknown":
+            logger.warning("Create of run %s: outcome unknown (%s)", run.code, exc)
             mark_checking(run, exc)
             return None
-        refusal = refusal_from(exc)
+        assert failure.refusal is not None
         if isinstance(exc, AuthenticationError):
             mark_failing(connection, exc)
-        failed_to_start(run, refusal)
-        return refusal
+        failed_to_start(run, failure.refusal)
+        return failure.refusal
     apply_remote(run, remote)
     return None
-
-
-def key_seen_code(error: APIStatusError) -> str:
-    """The error code recorded when FLORA says it has this idempotency key already.
-
-    Any 409 means that (FLORA's only 409 is idempotency_duplicate), whatever its body says:
-    a proxy's page or a reworded code must not turn "already submitted" into a failure
-    that invites a second, charged, submission.
-    """
-    if isinstance(error, IdempotencyConflictError):
-        return "idempotency_conflict"
-    return "idempotency_duplicate"
-
-
-def create_remote(
-    client: Flora, run: Run, payload: list[dict[str, str]], callback_url: str | None
-) -> Any:
-    """The create call for one row, keyed by the row's intent key. Raises flora errors."""
-    try:
-        # POST /techniques/{technique_id}/runs (Idempotency-Key: the row's intent key)
-        return client.techniques.runs.create(
-            run.technique_id,
-            inputs=payload,
-            mode="async",
-            callback_url=callback_url,
-            idempotency_key=run.intent_key,
-        )
-    except BadRequestError as exc:
-        only_callback = exc.fields and all(f.get("field") == "callback_url" for f in exc.fields)
-        if not (callback_url and only_callback):
-            raise
-        # Webhooks only speed things up (polling brings every run to its end), so a callback
-        # FLORA will not call must not stop the run. A refused request used no key: retry
-        # once, same key, without it.
-        logger.warning(
-            "FLORA refused the callback URL for team %s (%s); starting run %s without it",
-            run.team.slug,
-            exc,
-            run.code,
-        )
-        # POST /techniques/{technique_id}/runs (same idempotency key, no callback_url)
-        return client.techniques.runs.create(
-            run.technique_id, inputs=payload, mode="async", idempotency_key=run.intent_key
-        )

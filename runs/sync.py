@@ -9,13 +9,9 @@ refresh machinery (runs.refresh), which keeps them up to date.
 Why a watermark and not "stop at the first known run": dashboard runs and outside runs
 interleave, so a known run near the top says nothing about the outside runs below it.
 
-Dedup: the unique constraint (team, flora_run_id) is the last word: an import that loses a
-race with our own submission linking the same FLORA run is dropped. Runs of ours whose
-create call is still in flight or unresolved (``submitting`` / ``checking``, no FLORA id
-yet) would look like outside runs, so FLORA runs of the same technique created from just
-before such a row onwards are held back and left for the reconciler (runs.reconcile) to
-link; the watermark does not pass them, so a later sync imports them if they turn out not
-to be ours.
+Each page is imported by runs.importer, which also holds back FLORA runs that may be ours
+(a create call still in flight or unresolved) for the reconciler to link; the watermark does
+not pass them, so a later sync imports them if they turn out not to be ours.
 
 The very first sync of a workspace reads at most the bounded number of pages and leaves a
 *backfill* cursor; every later sync reads a page or so further down until the end of the
@@ -26,29 +22,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from flora import AuthenticationError, BadRequestError, FloraError
-from runs.jobs import savepoint
-from runs.models import Run, RunOrigin, RunStatus
-from runs.state import apply_remote, clip, fits, technique_key, to_datetime
+from flora import AuthenticationError, BadRequestError, Flora, FloraError, RunListItem
+from florasite.lib.flora_words import describe_error
+from runs.importer import PageResult, import_page
 from teams.models import ConnectionStatus, FloraConnection, SecretUnavailable, Team
-from teams.services import (
-    NoConnection,
-    describe_error,
-    flora_client,
-    interactive_client,
-    mark_failing,
-)
+from teams.services import NoConnection, flora_client, interactive_client, mark_failing
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SyncReport", "sync_all", "sync_team"]
+__all__ = ["SyncReport", "sync_team", "syncable_teams"]
 
 PAGE_SIZE = 100
 # Pages read from the top of one workspace's history per sync (the periodic sync runs every
@@ -59,9 +47,6 @@ BACKFILL_PAGES = 2
 # Runs this much older than the watermark are examined again: FLORA's list may show a run a
 # moment after its created_at, and clocks differ.
 WATERMARK_MARGIN = timedelta(minutes=10)
-# A FLORA run created this long before a `submitting`/`checking` row of ours may still be
-# that row's run (clock skew between FLORA and us).
-PENDING_LINK_SKEW = timedelta(minutes=5)
 # One sync per team at a time; the lock expires on its own if a worker dies mid-sync.
 LOCK_SECONDS = 300
 STATE_KEY = "runs:sync:v1:{team}:{workspace}"
@@ -86,87 +71,6 @@ class SyncReport:
         return not self.error and not self.busy
 
 
-@dataclass
-class _PendingRow:
-    technique_id: str
-    created_at: datetime
-
-
-def _pending_rows(team: Team) -> list[_PendingRow]:
-    rows = Run.objects.filter(
-        team=team,
-        status__in=(RunStatus.SUBMITTING, RunStatus.CHECKING),
-        flora_run_id__isnull=True,
-    ).values_list("technique_id", "created_at")
-    return [_PendingRow(technique_key(tid), created) for tid, created in rows]
-
-
-def _held_back(item: Any, created: datetime | None, pending: list[_PendingRow]) -> bool:
-    if not pending:
-        return False
-    technique = technique_key(item.technique.technique_id)
-    for row in pending:
-        if row.technique_id != technique:
-            continue
-        if created is None or created >= row.created_at - PENDING_LINK_SKEW:
-            return True
-    return False
-
-
-def _flora_id(item: Any) -> str:
-    return str(item.run_id or item.technique_run_id or "")
-
-
-def _import(team: Team, client: Any, item: Any, workspace_id: str) -> Run | None:
-    """Create the row for one outside run; None when another writer linked it first, or
-    when its ids are too long for a row (it could never be asked about again)."""
-    flora_id = _flora_id(item)
-    technique_id = item.technique.technique_id
-    if not (fits(Run, "flora_run_id", flora_id) and fits(Run, "technique_id", technique_id)):
-        logger.warning(
-            "History sync of team %s: FLORA run %.40s... has an id too long to keep; skipped",
-            team.slug,
-            flora_id,
-        )
-        return None
-    created = to_datetime(item.created_at) or timezone.now()
-    item_workspace = item.workspace_id if fits(Run, "workspace_id", item.workspace_id) else ""
-    run = Run(
-        team=team,
-        origin=RunOrigin.EXTERNAL,
-        technique_id=technique_id,
-        technique_name=clip(Run, "technique_name", item.technique.name or technique_id),
-        workspace_id=item_workspace or workspace_id,
-        project_id=item.project_id if fits(Run, "project_id", item.project_id) else "",
-        flora_run_id=flora_id,
-        status=RunStatus.PENDING,
-        created_at=created,
-        submitted_at=created,
-        next_refresh_at=timezone.now(),
-    )
-    remote: Any = item
-    if item.status == RunStatus.COMPLETED and item.outputs is None:
-        # A list item without outputs must not complete the run: once completed, outputs are
-        # never recorded again. Ask for the full run, or leave it to the sweep.
-        try:
-            # GET /techniques/{technique_id}/runs/{run_id}
-            remote = client.techniques.runs.retrieve(
-                run.flora_run_id, technique_id=run.technique_id
-            )
-        except FloraError as exc:
-            logger.info("Outputs of outside run %s not fetched yet: %s", run.flora_run_id, exc)
-            remote = None
-    try:
-        with transaction.atomic():
-            run.save()
-            if remote is not None:
-                apply_remote(run, remote)
-    except IntegrityError:
-        # Our own submission (or a concurrent sync) linked this FLORA run meanwhile.
-        return None
-    return run
-
-
 def _load_state(team: Team, workspace_id: str) -> dict[str, Any]:
     state = cache.get(STATE_KEY.format(team=team.pk, workspace=workspace_id))
     return state if isinstance(state, dict) else {}
@@ -176,64 +80,18 @@ def _save_state(team: Team, workspace_id: str, state: dict[str, Any]) -> None:
     cache.set(STATE_KEY.format(team=team.pk, workspace=workspace_id), state, timeout=None)
 
 
-@dataclass
-class _PageResult:
-    newest: float | None  # created_at of the page's newest run (unix s or ms, as FLORA sent)
-    oldest: float | None
-    oldest_held: float | None  # of the held-back runs
-    unknown: int  # runs not known before this page was read
-
-
-def _process_page(
-    team: Team, client: Any, items: list[Any], workspace_id: str, report: SyncReport
-) -> _PageResult:
-    """Import the unknown runs of one page."""
-    # Pending rows first, then known ids: a row linked between the two reads is then seen
-    # as known, and one linked before the first read too (see the module docstring).
-    pending = _pending_rows(team)
-    ids = [_flora_id(item) for item in items]
-    known = set(
-        Run.objects.filter(team=team, flora_run_id__in=ids).values_list("flora_run_id", flat=True)
-    )
-    stamps = [float(item.created_at) for item in items if item.created_at]
-    oldest_held: float | None = None
-    unknown = 0
-    for item in items:
-        flora_id = _flora_id(item)
-        if not flora_id or flora_id in known:
-            continue
-        unknown += 1
-        created = to_datetime(item.created_at)
-        if _held_back(item, created, pending):
-            report.held_back += 1
-            stamp = float(item.created_at or 0)
-            oldest_held = stamp if oldest_held is None else min(oldest_held, stamp)
-            continue
-        try:
-            with savepoint():
-                run = _import(team, client, item, workspace_id)
-        except Exception:
-            # One odd run must not stop the import of the others.
-            logger.exception("History sync of team %s: importing %.40s failed", team.slug, flora_id)
-            continue
-        if run is not None:
-            known.add(flora_id)
-            report.imported.append(run.code)
-    return _PageResult(
-        newest=max(stamps) if stamps else None,
-        oldest=min(stamps) if stamps else None,
-        oldest_held=oldest_held,
-        unknown=unknown,
-    )
-
-
-def _as_seconds(stamp: float) -> float:
-    return stamp / 1000 if stamp > 1e12 else stamp
+def _import_page(
+    team: Team, client: Flora, items: list[RunListItem], workspace_id: str, report: SyncReport
+) -> PageResult:
+    result = import_page(team, client, items, workspace_id)
+    report.imported += result.imported
+    report.held_back += result.held_back
+    return result
 
 
 def _sync_workspace(
     team: Team,
-    client: Any,
+    client: Flora,
     workspace_id: str,
     report: SyncReport,
     *,
@@ -256,18 +114,17 @@ def _sync_workspace(
             workspace_id=workspace_id, limit=PAGE_SIZE, cursor=cursor
         )
         report.pages += 1
-        result = _process_page(team, client, page.items, workspace_id, report)
+        result = _import_page(team, client, page.items, workspace_id, report)
         last_unknown = result.unknown
         if result.newest is not None:
-            top = _as_seconds(result.newest)
-            newest = top if newest is None else max(newest, top)
+            newest = result.newest if newest is None else max(newest, result.newest)
         if result.oldest_held is not None:
-            held = _as_seconds(result.oldest_held)
+            held = result.oldest_held
             oldest_held = held if oldest_held is None else min(oldest_held, held)
         if not page.has_next_page():
             reached = True
             break
-        if cutoff is not None and result.oldest is not None and _as_seconds(result.oldest) < cutoff:
+        if cutoff is not None and result.oldest is not None and result.oldest < cutoff:
             reached = True
             break
         cursor = page.next_cursor
@@ -296,7 +153,7 @@ def _sync_workspace(
             backfill = None
             break
         report.pages += 1
-        _process_page(team, client, page.items, workspace_id, report)
+        _import_page(team, client, page.items, workspace_id, report)
         backfill = page.next_cursor if page.has_next_page() else None
         if backfill is None:
             break
@@ -379,15 +236,13 @@ def sync_team(
     return report
 
 
-def sync_all() -> int:
-    """Enqueue one history sync per team that can talk to FLORA; returns how many.
+def syncable_teams() -> list[tuple[int, str]]:
+    """(pk, slug) of every team whose history can be synced (runs.tasks queues each).
 
     Teams whose key FLORA refused are skipped until an admin sets a new key (which resets
     the connection's status): asking again would only be refused again.
     """
-    from runs.tasks import sync_team_history
-
-    teams = [
+    return [
         (connection.team_id, connection.team.slug)
         for connection in FloraConnection.objects.exclude(api_key_encrypted="")
         .exclude(status=ConnectionStatus.FAILING)
@@ -395,13 +250,3 @@ def sync_all() -> int:
         .only("team_id", "workspace_ids", "team__slug")
         if connection.workspace_ids
     ]
-    enqueued = 0
-    for team_pk, slug in teams:
-        try:
-            with savepoint():
-                sync_team_history.enqueue(team_pk)
-        except Exception:
-            logger.exception("Could not queue the history sync of team %s", slug)
-            continue
-        enqueued += 1
-    return enqueued

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from florasite.net import host_address, is_public_ip, normal_host
+from florasite.lib.net import host_address, is_public_ip, normal_host
 from sandbox import catalog
 from sandbox.auth import ApiKey, Workspace, visible_workspace
 from sandbox.catalog import IMAGE, TEXT, VIDEO, Technique

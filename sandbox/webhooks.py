@@ -30,7 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
-from florasite.net import host_address, is_public_ip
+from florasite.lib.net import host_address, is_public_ip
 from sandbox import auth, clock, lifecycle
 from sandbox.api import new_id
 from sandbox.models import SandboxRun, SandboxWebhookDelivery

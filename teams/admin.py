@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from flora import FloraError
+from florasite.lib.flora_words import describe_error
 from teams import services
 from teams.forms import FloraConnectionForm
 from teams.models import (
@@ -51,7 +52,7 @@ def _check_and_report(admin_: admin.ModelAdmin, request: HttpRequest, team: Team
         request_id = getattr(exc, "request_id", None) or "none"
         admin_.message_user(
             request,
-            f"FLORA refused the connection of {team.name}: {services.describe_error(exc)} "
+            f"FLORA refused the connection of {team.name}: {describe_error(exc)} "
             f"(request id {request_id}).",
             messages.ERROR,
         )

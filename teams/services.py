@@ -25,7 +25,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from flora import APIStatusError, DeadlineTransport, Flora, FloraError, Workspace
+from flora import DeadlineTransport, Flora, FloraError, Workspace
+from florasite.lib.flora_words import describe_error
 from teams import upstream
 from teams.models import (
     ConnectionStatus,
@@ -43,7 +44,6 @@ __all__ = [
     "FLORA_TIMEOUT",
     "NoConnection",
     "check_connection",
-    "describe_error",
     "flora_client",
     "get_connection",
     "get_http_client",
@@ -146,14 +146,6 @@ def interactive_client(team: Team) -> Flora:
     is reconciled in the background, so the request thread never sleeps through backoffs.
     """
     return _client_for(get_connection(team), interactive=True)
-
-
-def describe_error(error: BaseException) -> str:
-    """One line for an admin, without the request id (stored and shown on its own)."""
-    if isinstance(error, APIStatusError):
-        code = f" {error.code}" if error.code else ""
-        return f"HTTP {error.status_code}{code}: {error.message}"
-    return str(error) or type(error).__name__
 
 
 def _record(connection: FloraConnection, **fields: object) -> None:

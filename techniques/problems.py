@@ -2,6 +2,10 @@
 
     problem = problem_from(connection, exc)  # a failed FLORA call -> Problem
 
+The words themselves are florasite.lib.flora_words' (with the other words for FLORA's
+errors); here the catalog adds what only it knows: an unreadable secret, a rejected key
+marking the connection failing.
+
 The catalog's reads raise CatalogUnavailable (no cached copy to fall back on) or
 TechniqueGone (FLORA's 404); pages show the Problem with FLORA's request id.
 """
@@ -9,19 +13,10 @@ TechniqueGone (FLORA's 404); pages show the Problem with FLORA's request id.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flora import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    AuthenticationError,
-    BadRequestError,
-    PermissionDeniedError,
-    RateLimitError,
-    RequestNotSent,
-)
+from flora import AuthenticationError
+from florasite.lib.flora_words import Problem, problem_for
 from teams.models import SecretUnavailable
 from teams.services import mark_failing
 
@@ -31,16 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["CatalogUnavailable", "Problem", "TechniqueGone", "problem_from"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why FLORA could not answer, in words for the people using the dashboard."""
-
-    kind: str  # auth | forbidden | rate_limited | bad_request | secret | unavailable
-    message: str
-    request_id: str = ""
-    retry_after: int | None = None
 
 
 class CatalogUnavailable(Exception):
@@ -62,7 +47,6 @@ class TechniqueGone(Exception):
 
 def problem_from(connection: FloraConnection, error: Exception) -> Problem:
     """Map a failed FLORA call onto a Problem; a rejected key marks the connection failing."""
-    request_id = getattr(error, "request_id", None) or ""
     if isinstance(error, SecretUnavailable):
         logger.error("FLORA client for team %s unavailable: %s", connection.team.slug, error)
         return Problem(
@@ -72,37 +56,4 @@ def problem_from(connection: FloraConnection, error: Exception) -> Problem:
         )
     if isinstance(error, AuthenticationError):
         mark_failing(connection, error)
-        return Problem(
-            "auth",
-            "The team's FLORA key was rejected; an admin must update it.",
-            request_id,
-        )
-    if isinstance(error, PermissionDeniedError):
-        return Problem(
-            "forbidden",
-            "FLORA refused access to this workspace with the team's key; an admin should "
-            "check the team's workspaces.",
-            request_id,
-        )
-    if isinstance(error, RateLimitError):
-        wait = max(1, round(error.retry_after or 5))
-        return Problem(
-            "rate_limited", f"FLORA is busy; try again in {wait} s.", request_id, retry_after=wait
-        )
-    if isinstance(error, BadRequestError):
-        return Problem(
-            "bad_request",
-            f"FLORA did not accept this request: {error.message}",
-            request_id,
-        )
-    if isinstance(error, RequestNotSent):
-        return Problem("unavailable", str(error), request_id)
-    if isinstance(error, APIResponseValidationError):
-        return Problem("unavailable", "FLORA sent an answer the dashboard cannot read.", request_id)
-    if isinstance(error, APIStatusError):
-        return Problem(
-            "unavailable", f"FLORA is not answering (HTTP {error.status_code}).", request_id
-        )
-    if isinstance(error, APIConnectionError):
-        return Problem("unavailable", "FLORA is not answering.", request_id)
-    return Problem("unavailable", "FLORA is not answering.", request_id)
+    return problem_for(error)

@@ -1,4 +1,4 @@
-"""Address parsing shared by the output downloads and the sandbox's webhooks (florasite.net)."""
+"""Address parsing shared by the output downloads and the sandbox's webhooks (florasite.lib.net)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from florasite.net import host_address, is_public_ip
+from florasite.lib.net import host_address, is_public_ip
 
 
 @pytest.mark.parametrize(

@@ -233,7 +233,7 @@ def test_housekeeping_forgets_old_heartbeats_and_old_task_results():
 
 
 def test_housekeeping_forgets_ended_rate_limit_windows():
-    from florasite import ratelimit
+    from florasite.lib import ratelimit
     from florasite.models import RateLimitCounter
     from florasite.tasks import prune
 

@@ -1,4 +1,4 @@
-"""florasite.ratelimit: database-counted windows, each slot claimed with a conditional UPDATE."""
+"""florasite.lib.ratelimit: windows counted in the database, slots claimed by conditional UPDATE."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from django.db import connection as db
 from django.utils import timezone
 
-from florasite import ratelimit
+from florasite.lib import ratelimit
 from florasite.models import RateLimitCounter
 
 pytestmark = pytest.mark.django_db

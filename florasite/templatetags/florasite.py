@@ -8,7 +8,7 @@ from typing import Any
 
 from django import template
 
-from florasite.net import http_url
+from florasite.lib.net import http_url
 
 register = template.Library()
 

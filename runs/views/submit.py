@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 from runs.access import get_run_for_member
 from runs.models import Run, RunStatus
 from runs.submit import existing_runs, submit
+from runs.tasks import reconcile_soon
 from teams.access import require_membership, require_role
 from teams.models import Role, SecretUnavailable
 from teams.services import NoConnection, get_connection
@@ -126,6 +127,7 @@ def start_run(request: HttpRequest, technique_id: str) -> HttpResponse:
         intent_key=form.intent_key,
         plan=form.plan,
     )
+    reconcile_soon(outcome)
     refusal = outcome.refusal
     if refusal is None:
         return _to_runs(request, outcome.runs, already_submitted=outcome.already_submitted)

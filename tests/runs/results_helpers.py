@@ -1,9 +1,9 @@
-"""Helpers for the result-page, archive and share tests: completed runs made by the sandbox.
+"""Helpers for the result-page, keeping and share tests: completed runs made by the sandbox.
 
 A run is built as the product builds it: a real sandbox run is created with the team's FLORA
 client, the Run row is written through the ORM, the sandbox clock is moved past the run's
 end, FLORA's answer is applied with runs.state.apply_remote (which creates the RunOutput
-rows), and runs.archive.keep_run_outputs copies the media through the in-process sandbox.
+rows), and runs.keeping.keep_run_outputs copies the media through the in-process sandbox.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from runs.archive import keep_run_outputs
+from runs.keeping import keep_run_outputs
 from runs.models import Run, RunStatus
 from runs.state import apply_remote
 from sandbox.testing import FrozenClock, wsgi_transport
@@ -45,9 +45,9 @@ UGC = (
 
 @contextmanager
 def sandbox_downloads(monkeypatch: pytest.MonkeyPatch) -> Iterator[httpx.Client]:
-    """Route runs.archive's download client to the sandbox served in-process."""
+    """Route the output downloads' client (public_http) to the sandbox served in-process."""
     with wsgi_transport() as transport, httpx.Client(transport=transport) as client:
-        monkeypatch.setattr("runs.archive.get_download_client", lambda: client)
+        monkeypatch.setattr("florasite.lib.public_http.get_client", lambda: client)
         yield client
 
 

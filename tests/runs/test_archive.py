@@ -1,4 +1,4 @@
-"""Keeping outputs: copies into storage, and every download safety rule (runs.archive)."""
+"""Keeping outputs: copies into storage, and every download safety rule (runs.keeping)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from results_helpers import CRITIQUE, TAROT, UGC, make_run, sandbox_downloads
 
-from runs import archive
+from florasite.lib import public_http
+from runs import keeping
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
 from sandbox.testing import FrozenClock
 
@@ -39,7 +40,9 @@ def downloads(monkeypatch: pytest.MonkeyPatch):
 def public_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     """Resolve every host to a public address unless the test says otherwise."""
     answers: dict[str, list[str]] = {}
-    monkeypatch.setattr(archive, "resolve_host", lambda host, port: answers.get(host, [PUBLIC_IP]))
+    monkeypatch.setattr(
+        public_http, "resolve_host", lambda host, port: answers.get(host, [PUBLIC_IP])
+    )
     return answers
 
 
@@ -59,7 +62,7 @@ def _pending_output(team, user, url: str, media_type: str = "imageUrl") -> RunOu
 
 
 def _keep(output: RunOutput) -> RunOutput:
-    archive.keep_output(output.pk)
+    keeping.keep_output(output.pk)
     output.refresh_from_db()
     return output
 
@@ -101,8 +104,8 @@ def test_it_keeps_video_and_audio(team_a, bob, sandbox_http, clock, downloads):
 def test_keeping_twice_changes_nothing(team_a, bob, sandbox_http, clock, downloads):
     run = make_run(team_a, bob, *TAROT, clock)
     image = run.outputs.get(type="imageUrl")
-    assert archive.keep_run_outputs(run.pk) == {}
-    assert archive.keep_output(image.pk) == "skipped"
+    assert keeping.keep_run_outputs(run.pk) == {}
+    assert keeping.keep_output(image.pk) == "skipped"
     image.refresh_from_db()
     assert image.attempts == 1
 
@@ -211,25 +214,25 @@ def test_it_refuses_unsafe_urls_without_fetching(team_a, bob, public_dns, url, m
 )
 def test_internal_hosts_are_refused_in_every_spelling(public_dns, host):
     """Whatever a DNS server would answer for them (here: a public address)."""
-    with pytest.raises(archive.RefusedDownload, match="private or reserved"):
-        archive.check_url(f"https://{host}/still.png")
+    with pytest.raises(public_http.DownloadRefused, match="private or reserved"):
+        public_http.check_url(f"https://{host}/still.png")
 
 
 def test_plain_http_is_allowed_only_for_the_sandbox_origin(settings):
     settings.FLORA_SANDBOX_ENABLED = True
     settings.PUBLIC_BASE_URL = "http://127.0.0.1:8033"
-    archive.check_url("http://127.0.0.1:8033/sandbox/media/run_x/still.png")  # no error
-    with pytest.raises(archive.RefusedDownload):
-        archive.check_url("http://127.0.0.1:8034/sandbox/media/run_x/still.png")
+    public_http.check_url("http://127.0.0.1:8033/sandbox/media/run_x/still.png")  # no error
+    with pytest.raises(public_http.DownloadRefused):
+        public_http.check_url("http://127.0.0.1:8034/sandbox/media/run_x/still.png")
     settings.FLORA_SANDBOX_ENABLED = False
-    with pytest.raises(archive.RefusedDownload):
-        archive.check_url("http://127.0.0.1:8033/sandbox/media/run_x/still.png")
+    with pytest.raises(public_http.DownloadRefused):
+        public_http.check_url("http://127.0.0.1:8033/sandbox/media/run_x/still.png")
 
 
 def test_the_connection_goes_to_the_checked_address(monkeypatch):
     """DNS rebinding: the backend resolves, checks, and connects to that very address."""
     answers = iter([[PUBLIC_IP], ["127.0.0.1"]])
-    monkeypatch.setattr(archive, "resolve_host", lambda host, port: next(answers))
+    monkeypatch.setattr(public_http, "resolve_host", lambda host, port: next(answers))
     connected: list[tuple[str, int]] = []
 
     def fake_connect(self, host, port, *args, **kwargs):
@@ -237,12 +240,12 @@ def test_the_connection_goes_to_the_checked_address(monkeypatch):
         raise httpcore.ConnectError("no network in tests")
 
     monkeypatch.setattr(httpcore.SyncBackend, "connect_tcp", fake_connect)
-    backend = archive._PublicOnlyBackend()
+    backend = public_http._PublicOnlyBackend()
     with pytest.raises(httpcore.ConnectError):
         backend.connect_tcp("rebind.example", 443)
     assert connected == [(PUBLIC_IP, 443)]
     # The second answer (rebound to loopback) is refused before any connection.
-    with pytest.raises(archive.RefusedDownload):
+    with pytest.raises(public_http.DownloadRefused):
         backend.connect_tcp("rebind.example", 443)
     assert connected == [(PUBLIC_IP, 443)]
 
@@ -250,8 +253,8 @@ def test_the_connection_goes_to_the_checked_address(monkeypatch):
 def test_a_rebound_host_is_refused_by_the_real_client(team_a, bob, monkeypatch):
     """The URL check sees a public address, the connection attempt sees loopback: refused."""
     answers = iter([[PUBLIC_IP], ["127.0.0.1"]])
-    monkeypatch.setattr(archive, "resolve_host", lambda host, port: next(answers))
-    monkeypatch.setattr(archive, "_client", None)
+    monkeypatch.setattr(public_http, "resolve_host", lambda host, port: next(answers))
+    monkeypatch.setattr(public_http, "_client", None)
     output = _keep(_pending_output(team_a, bob, "https://rebind.example/still.png"))
     assert output.keep_status == OutputKeepStatus.FAILED
     assert "private or reserved" in output.last_error
@@ -261,7 +264,7 @@ def test_an_unknown_host_is_retried(team_a, bob, monkeypatch):
     def fail(host, port):
         raise OSError("Name or service not known")
 
-    monkeypatch.setattr(archive, "resolve_host", fail)
+    monkeypatch.setattr(public_http, "resolve_host", fail)
     output = _keep(_pending_output(team_a, bob, "https://gone.example/still.png"))
     assert output.keep_status == OutputKeepStatus.PENDING
     assert "could not be found" in output.last_error
@@ -451,7 +454,7 @@ def test_it_gives_up_after_the_last_attempt(team_a, bob, public_dns):
     output = _pending_output(team_a, bob, f"{CDN}/still.png")
     with respx.mock() as mock:
         mock.get(f"{CDN}/still.png").respond(500)
-        for attempt in range(1, archive.MAX_ATTEMPTS + 1):
+        for attempt in range(1, keeping.MAX_ATTEMPTS + 1):
             RunOutput.objects.filter(pk=output.pk).update(next_attempt_at=None)
             output = _keep(output)
             assert output.attempts == attempt
@@ -461,19 +464,19 @@ def test_it_gives_up_after_the_last_attempt(team_a, bob, public_dns):
 
 
 def test_backoff_doubles_up_to_a_cap():
-    assert [archive.backoff(n).total_seconds() / 60 for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
-    assert archive.backoff(30) == archive.BACKOFF_MAX
+    assert [keeping.backoff(n).total_seconds() / 60 for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
+    assert keeping.backoff(30) == keeping.BACKOFF_MAX
 
 
 def test_an_output_is_claimed_once(team_a, bob, public_dns):
     """A second worker finds the output claimed (leased) and leaves it alone."""
     output = _pending_output(team_a, bob, f"{CDN}/still.png")
     now = timezone.now()
-    assert archive._claim(output.pk, now)
-    assert not archive._claim(output.pk, now)
-    assert archive.keep_output(output.pk) == "skipped"
+    assert keeping._claim(output.pk, now)
+    assert not keeping._claim(output.pk, now)
+    assert keeping.keep_output(output.pk) == "skipped"
     # A worker that died mid-copy is replaced once its lease ran out.
-    assert archive._claim(output.pk, now + archive.CLAIM_LEASE + timedelta(seconds=1))
+    assert keeping._claim(output.pk, now + keeping.CLAIM_LEASE + timedelta(seconds=1))
 
 
 def test_retry_due_outputs_takes_only_due_ones(team_a, bob, public_dns):
@@ -487,7 +490,7 @@ def test_retry_due_outputs_takes_only_due_ones(team_a, bob, public_dns):
     with respx.mock(assert_all_called=False) as mock:
         mock.get(f"{CDN}/due.png").respond(200, content=PNG, headers={"Content-Type": "image/png"})
         other = mock.route()
-        assert archive.retry_due_outputs() == 1
+        assert keeping.retry_due_outputs() == 1
     assert not other.called
     due.refresh_from_db()
     assert due.keep_status == OutputKeepStatus.KEPT
@@ -502,7 +505,7 @@ def test_the_periodic_task_and_admin_reset_retry_failed_outputs(team_a, bob, pub
         attempts=6,
         last_error="FLORA's file server answered 500.",
     )
-    assert archive.reset_failed_outputs(Run.objects.filter(pk=output.run_id)) == 1
+    assert keeping.reset_failed_outputs(Run.objects.filter(pk=output.run_id)) == 1
     with respx.mock() as mock:
         mock.get(f"{CDN}/still.png").respond(
             200, content=PNG, headers={"Content-Type": "image/png"}
@@ -562,4 +565,4 @@ def test_completing_a_run_schedules_keeping(
     ],
 )
 def test_is_public_address(address, public):
-    assert archive.is_public_address(address) is public
+    assert public_http.is_public_address(address) is public

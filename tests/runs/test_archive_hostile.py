@@ -20,7 +20,8 @@ import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from runs import archive
+from florasite.lib import download, public_http
+from runs import keeping
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
 from tests.hostile import HostileFlora, drip, lying_length, overlong, steady
 
@@ -33,18 +34,18 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 def hostile(settings, monkeypatch):
     with HostileFlora() as server:
         settings.PUBLIC_BASE_URL = server.url
-        monkeypatch.setattr(archive, "_client", None)  # a fresh real client for this server
+        monkeypatch.setattr(public_http, "_client", None)  # a fresh real client for this server
         yield server
-        if archive._client is not None:
-            archive._client.close()
+        if public_http._client is not None:
+            public_http._client.close()
 
 
 @pytest.fixture
 def quick(monkeypatch):
     """Limits small enough for a test: 2 s for a whole file, 0.5 s before the rate floor."""
-    monkeypatch.setattr(archive, "DOWNLOAD_DEADLINE", 2.0, raising=False)
-    monkeypatch.setattr(archive, "STALL_GRACE", 0.5, raising=False)
-    monkeypatch.setattr(archive, "MIN_RATE", 32 * 1024, raising=False)
+    monkeypatch.setattr(download, "DOWNLOAD_DEADLINE", 2.0, raising=False)
+    monkeypatch.setattr(download, "STALL_GRACE", 0.5, raising=False)
+    monkeypatch.setattr(download, "MIN_RATE", 32 * 1024, raising=False)
 
 
 def _pending(team, user, url: str) -> RunOutput:
@@ -63,7 +64,7 @@ def _pending(team, user, url: str) -> RunOutput:
 
 def _timed_keep(output: RunOutput) -> tuple[RunOutput, float]:
     started = time.monotonic()
-    archive.keep_output(output.pk)
+    keeping.keep_output(output.pk)
     took = time.monotonic() - started
     output.refresh_from_db()
     return output, took
@@ -96,8 +97,8 @@ def test_a_stalled_file_is_given_up_after_the_grace_period(
 
 
 def test_a_whole_file_has_a_deadline_on_the_socket(team_a, bob, hostile, quick, monkeypatch):
-    monkeypatch.setattr(archive, "MIN_RATE", 1, raising=False)  # the floor out of the way
-    monkeypatch.setattr(archive, "DOWNLOAD_DEADLINE", 1.0, raising=False)
+    monkeypatch.setattr(download, "MIN_RATE", 1, raising=False)  # the floor out of the way
+    monkeypatch.setattr(download, "DOWNLOAD_DEADLINE", 1.0, raising=False)
     hostile.route("/files/", drip(PNG, every=0.05, limit=4, content_type="image/png"))
     output, took = _timed_keep(_pending(team_a, bob, f"{hostile.url}/files/still.png"))
     _assert_retried_later(output, "took too long")
@@ -112,7 +113,7 @@ def test_a_file_arriving_steadily_below_the_floor_is_given_up(team_a, bob, hosti
 
 
 def test_a_large_file_at_a_decent_speed_is_kept(team_a, bob, hostile, quick, monkeypatch):
-    monkeypatch.setattr(archive, "DOWNLOAD_DEADLINE", 5.0, raising=False)
+    monkeypatch.setattr(download, "DOWNLOAD_DEADLINE", 5.0, raising=False)
     body = PNG + os.urandom(300 * 1024)
     hostile.route("/files/", steady(body, rate=400 * 1024))
     output, took = _timed_keep(_pending(team_a, bob, f"{hostile.url}/files/still.png"))
@@ -170,12 +171,12 @@ def test_bytes_are_counted_after_the_tls_handshake_too():
         def start_tls(self, *args, **kwargs) -> httpcore.NetworkStream:
             return Fake(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA")
 
-    plain = archive._CountedStream(Fake(b"handshake bytes"))
+    plain = public_http._CountedStream(Fake(b"handshake bytes"))
     plain.read(100)
     tls = plain.start_tls(ssl_context=None, server_hostname="cdn.example")
-    assert isinstance(tls, archive._CountedStream)
+    assert isinstance(tls, public_http._CountedStream)
     tls.read(4096)
-    assert tls.received == 45 and archive._head_length(bytes(tls.start)) == 38
+    assert tls.received == 45 and public_http._head_length(bytes(tls.start)) == 38
 
 
 # --- One bad output, other teams' work ------------------------------------------------------
@@ -190,7 +191,7 @@ def test_one_teams_dripping_output_does_not_hold_up_another_teams(
     fine = _pending(team_b, dave, f"{hostile.url}/files/b/still.png")
 
     started = time.monotonic()
-    assert archive.retry_due_outputs() == 2
+    assert keeping.retry_due_outputs() == 2
     took = time.monotonic() - started
 
     fine.refresh_from_db()
@@ -210,9 +211,9 @@ def test_outputs_that_failed_before_go_after_fresh_ones_and_teams_take_turns(
     RunOutput.objects.filter(pk=a_failing.pk).update(attempts=3, next_attempt_at=due)
     RunOutput.objects.filter(pk=b_failed_once.pk).update(attempts=1, next_attempt_at=due)
     tried: list[int] = []
-    monkeypatch.setattr(archive, "keep_output", lambda pk: tried.append(pk) or "pending")
+    monkeypatch.setattr(keeping, "keep_output", lambda pk: tried.append(pk) or "pending")
 
-    archive.retry_due_outputs()
+    keeping.retry_due_outputs()
 
     a2, a3, a4 = (o.pk for o in a_fresh)
     assert tried == [a2, b_failed_once.pk, a3, a4, a_failing.pk]
@@ -234,7 +235,7 @@ def test_a_team_holds_at_most_its_copy_slots_the_others_copy_meanwhile(
 
     def keep(output: RunOutput) -> None:
         try:
-            results[output.pk] = archive.keep_output(output.pk)
+            results[output.pk] = keeping.keep_output(output.pk)
         finally:
             connection.close()
 
@@ -254,4 +255,4 @@ def test_a_team_holds_at_most_its_copy_slots_the_others_copy_meanwhile(
     third = RunOutput.objects.get(pk=slow[2].pk)
     assert (third.keep_status, third.attempts, third.next_attempt_at) == ("pending", 0, None)
     assert sorted(results[o.pk] for o in slow[:2]) == ["pending", "pending"]  # too slow: later
-    assert archive._team_copies == {}
+    assert keeping._team_copies == {}

@@ -1,6 +1,6 @@
 """A worker that dies mid-copy: its claim on the output runs out within a minute.
 
-A copy in progress renews its claim (runs.archive._renewing_claim), so the claim's lease only
+A copy in progress renews its claim (runs.keeping._renewing_claim), so the claim's lease only
 has to outlast a dead worker, not the longest download. The leases here are shrunk to about
 a second; the dead worker is simulated (a claim made 70 s ago), then real: a db_worker
 subprocess killed in the middle of a dripping download.
@@ -23,7 +23,8 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
-from runs import archive
+from florasite.lib import public_http
+from runs import keeping
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
 from tests.hostile import HostileFlora, drip, steady
 
@@ -39,16 +40,16 @@ def hostile(settings, monkeypatch):
     """The hostile server as FLORA's file host, reached by the real download client."""
     with HostileFlora() as server:
         settings.PUBLIC_BASE_URL = server.url
-        monkeypatch.setattr(archive, "_client", None)
+        monkeypatch.setattr(public_http, "_client", None)
         yield server
-        if archive._client is not None:
-            archive._client.close()
+        if public_http._client is not None:
+            public_http._client.close()
 
 
 @pytest.fixture
 def short_lease(monkeypatch):
-    monkeypatch.setattr(archive, "CLAIM_LEASE", timedelta(seconds=1))
-    monkeypatch.setattr(archive, "LEASE_RENEWAL", timedelta(seconds=0.2), raising=False)
+    monkeypatch.setattr(keeping, "CLAIM_LEASE", timedelta(seconds=1))
+    monkeypatch.setattr(keeping, "LEASE_RENEWAL", timedelta(seconds=0.2), raising=False)
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ def _pending(team, user, url: str) -> RunOutput:
 def _keep_in_thread(pk: int, results: list[str]) -> threading.Thread:
     def work() -> None:
         try:
-            results.append(archive.keep_output(pk))
+            results.append(keeping.keep_output(pk))
         finally:
             connection.close()
 
@@ -96,16 +97,16 @@ def _lease_threads() -> list[threading.Thread]:
 
 
 def test_a_claim_left_by_a_dead_worker_is_kept_by_the_next_retry(team_a, bob, monkeypatch, saves):
-    monkeypatch.setattr(archive, "resolve_host", lambda host, port: ["93.184.216.34"])
+    monkeypatch.setattr(public_http, "resolve_host", lambda host, port: ["93.184.216.34"])
     output = _pending(team_a, bob, f"{CDN}/still.png")
     # A worker claimed it 70 s ago and died: nothing renewed the claim since.
-    assert archive._claim(output.pk, timezone.now() - timedelta(seconds=70))
+    assert keeping._claim(output.pk, timezone.now() - timedelta(seconds=70))
     with respx.mock() as mock:
         mock.get(f"{CDN}/still.png").respond(
             200, content=PNG, headers={"Content-Type": "image/png"}
         )
-        assert archive.retry_due_outputs() == 1
-        assert archive.retry_due_outputs() == 0
+        assert keeping.retry_due_outputs() == 1
+        assert keeping.retry_due_outputs() == 0
     output.refresh_from_db()
     assert output.keep_status == OutputKeepStatus.KEPT
     assert output.attempts == 2
@@ -121,7 +122,7 @@ def test_a_copy_in_progress_renews_its_claim(team_a, bob, hostile, short_lease):
 
     time.sleep(1.5)  # past the 1 s lease of the first claim
     assert worker.is_alive()
-    assert not archive._claim(output.pk, timezone.now())  # another worker finds it taken
+    assert not keeping._claim(output.pk, timezone.now())  # another worker finds it taken
     assert RunOutput.objects.get(pk=output.pk).next_attempt_at > timezone.now()
 
     worker.join(10)
@@ -173,10 +174,10 @@ settings.PUBLIC_BASE_URL = sys.argv[2]
 import django
 
 django.setup()
-from runs import archive
+from runs import keeping
 
-archive.CLAIM_LEASE = timedelta(seconds=1)
-archive.LEASE_RENEWAL = timedelta(seconds=0.2)
+keeping.CLAIM_LEASE = timedelta(seconds=1)
+keeping.LEASE_RENEWAL = timedelta(seconds=0.2)
 from django.core.management import call_command
 
 call_command(
@@ -238,7 +239,7 @@ def test_a_worker_killed_mid_copy_is_replaced_within_seconds_of_its_lease(team_a
         worker.wait(10)
     killed = time.monotonic()
 
-    _wait_for(lambda: archive.retry_due_outputs() == 1, 5, "the next retry to take it over")
+    _wait_for(lambda: keeping.retry_due_outputs() == 1, 5, "the next retry to take it over")
     recovered = time.monotonic() - killed
     output.refresh_from_db()
     assert output.keep_status == OutputKeepStatus.KEPT

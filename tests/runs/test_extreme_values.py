@@ -19,7 +19,8 @@ import pytest
 import respx
 from django.utils import timezone
 
-from runs import refresh, sync
+import flora
+from runs import sweep, sync
 from runs.models import Run, RunOutput, RunStatus
 from sandbox import catalog
 from tests.runs.submit_helpers import read_form
@@ -223,7 +224,8 @@ def test_over_long_output_ids_and_types_fit_and_stay_unique(bob_client, bob, tea
     # The same answer again creates nothing new: the shortened ids are stable.
     from runs.state import apply_remote
 
-    remote = json.loads(json.dumps({"run_id": "run_x", "status": "completed", "outputs": outputs}))
+    answer = {"run_id": "run_x", "status": "completed", "outputs": outputs}
+    remote = flora.Run.model_validate({"progress": 100, "created_at": None, **answer})
     apply_remote(row, remote)
     assert row.outputs.count() == 3
 
@@ -248,7 +250,10 @@ def test_an_over_long_request_id_is_cut_to_its_column(team_a, bob, fake_flora):
     from runs.state import apply_remote
 
     run = _running_run(team_a, bob)
-    apply_remote(run, {"run_id": "run_x", "status": "running"}, request_id="r" * 500)
+    remote = flora.Run.model_validate(
+        {"run_id": "run_x", "status": "running", "progress": 0, "created_at": None}
+    )
+    apply_remote(run, remote, request_id="r" * 500)
     assert Run.objects.get(pk=run.pk).last_request_id == "r" * 200
 
 
@@ -274,13 +279,13 @@ def test_a_sweep_with_one_poisoned_run_still_refreshes_the_other_teams_run(
     )
     _answer_run(fake_flora, "run_ok")
 
-    report = refresh.sweep()
+    report = sweep.sweep()
 
     assert report.count("refreshed") == 2
     assert _pages_work(bob_client, poisoned).status == RunStatus.FAILED
     assert _pages_work(dave_client, healthy).status == RunStatus.COMPLETED
     # ... and the next sweep is just as healthy.
-    assert refresh.sweep().outcomes.get("error", 0) == 0
+    assert sweep.sweep().outcomes.get("error", 0) == 0
 
 
 def _list_item(run_id: str, **overrides) -> dict:

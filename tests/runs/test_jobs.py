@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 from live_helpers import dashboard_run, start_flora_run
 
-from runs import archive, reconcile, refresh, sync
+from runs import importer, keeping, reconcile, refresh, sweep, sync, tasks
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
 from sandbox.testing import FrozenClock
 
@@ -52,7 +52,7 @@ def test_a_sweep_carries_on_past_a_run_that_fails(
     monkeypatch.setattr(refresh, "apply_remote", apply_remote)
     caplog.set_level(logging.INFO)
 
-    report = refresh.sweep()
+    report = sweep.sweep()
 
     assert report.outcomes == {"error": 1, "refreshed": 1}
     assert Run.objects.get(pk=healthy.pk).status == RunStatus.COMPLETED
@@ -94,14 +94,14 @@ def test_the_reconciler_carries_on_past_a_run_that_fails(team_a, team_b, monkeyp
 def test_a_history_sync_carries_on_past_a_run_that_fails(team_a, sandbox_http, monkeypatch, caplog):
     first = start_flora_run(team_a, question="First")
     second = start_flora_run(team_a, question="Second")
-    real_import = sync._import
+    real_import = importer._import
 
     def import_(team, client, item, workspace_id):
         if item.run_id == second.run_id:
             _fail_in_the_database()
         return real_import(team, client, item, workspace_id)
 
-    monkeypatch.setattr(sync, "_import", import_)
+    monkeypatch.setattr(importer, "_import", import_)
 
     report = sync.sync_team(team_a.pk)
 
@@ -135,7 +135,7 @@ def test_sync_all_queues_the_other_teams_when_one_cannot_be_queued(
 
     monkeypatch.setattr("runs.tasks.sync_team_history", SimpleNamespace(enqueue=enqueue))
 
-    assert sync.sync_all() == 1
+    assert tasks.sync_all() == 1
 
     assert queued == [team_b.pk]
     assert f"Could not queue the history sync of team {team_a.slug}" in caplog.text
@@ -160,10 +160,10 @@ def test_output_copies_carry_on_past_one_that_fails(team_a, team_b, monkeypatch,
         RunOutput.objects.filter(pk=pk).update(keep_status=OutputKeepStatus.KEPT)
         return OutputKeepStatus.KEPT
 
-    monkeypatch.setattr(archive, "keep_output", keep_output)
+    monkeypatch.setattr(keeping, "keep_output", keep_output)
 
-    assert archive.retry_due_outputs() == 2
-    assert archive.keep_run_outputs(bad.run_id) == {"error": 1}
+    assert keeping.retry_due_outputs() == 2
+    assert keeping.keep_run_outputs(bad.run_id) == {"error": 1}
 
     assert RunOutput.objects.get(pk=good.pk).keep_status == OutputKeepStatus.KEPT
     assert RunOutput.objects.get(pk=bad.pk).keep_status == OutputKeepStatus.PENDING

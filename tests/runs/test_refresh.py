@@ -12,6 +12,7 @@ import respx
 from django.utils import timezone
 from live_helpers import count_flora_calls, dashboard_run, let_interval_pass
 
+from flora import Run as RemoteRun
 from runs import refresh
 from runs.models import Run, RunOutput, RunStatus
 from sandbox.testing import FrozenClock
@@ -118,7 +119,9 @@ def test_a_late_answer_never_moves_a_run_backwards(team_a, bob, flora, clock, mo
     b_hold = Run.objects.get(pk=run.pk).refresh_claimed_until
 
     # A's late answer arrives: applied to the row re-read under lock, it changes nothing.
-    late = {"run_id": run.flora_run_id, "status": "running", "progress": 50, "created_at": 1}
+    late = RemoteRun.model_validate(
+        {"run_id": run.flora_run_id, "status": "running", "progress": 50, "created_at": 1}
+    )
     monkeypatch.setattr(refresh, "_ask_flora", lambda run, **kwargs: late)
     fresh, answered = refresh._refresh_claimed(slow_copy, lease_a, started, 5)
 

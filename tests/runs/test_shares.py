@@ -435,7 +435,7 @@ def test_the_public_page_is_rate_limited_per_client(client, run, bob, settings):
 
 
 def test_share_views_are_counted_by_the_log_in_throttles_mechanism(client, run, bob, settings):
-    # Counted in the database with conditional UPDATEs (florasite.ratelimit), not with the
+    # Counted in the database with conditional UPDATEs (florasite.lib.ratelimit), not with the
     # cache's add+incr: a cache that keeps nothing changes nothing.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     settings.FLORASITE_SHARE_VIEWS_PER_MINUTE = 2

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tasks import default_task_backend
 from live_helpers import count_flora_calls, dashboard_run, start_flora_run
 
-from runs import sync
+from runs import importer, sync, tasks
 from runs.models import Run, RunOrigin, RunOutput, RunStatus
 from sandbox.testing import FrozenClock
 from teams.models import ConnectionStatus
@@ -150,7 +150,7 @@ def test_other_techniques_are_not_held_back(team_a, bob, flora):
 
 def test_losing_a_race_with_our_own_submission_drops_the_import(team_a, bob, flora, monkeypatch):
     remote = start_flora_run(team_a)
-    real_held_back = sync._held_back
+    real_held_back = importer._held_back
 
     def submission_links_it_now(item, created, pending):
         # Between the sync's "is it known?" and its insert, submission links the run.
@@ -165,7 +165,7 @@ def test_losing_a_race_with_our_own_submission_drops_the_import(team_a, bob, flo
         )
         return real_held_back(item, created, pending)
 
-    monkeypatch.setattr(sync, "_held_back", submission_links_it_now)
+    monkeypatch.setattr(importer, "_held_back", submission_links_it_now)
 
     report = sync.sync_team(team_a.pk)
 
@@ -290,7 +290,7 @@ def test_sync_all_enqueues_one_sync_per_connected_team(team_a, team_b):
     FloraConnection.objects.filter(team=team_b).update(status=ConnectionStatus.FAILING)
     default_task_backend.clear()
 
-    assert sync.sync_all() == 1
+    assert tasks.sync_all() == 1
 
     results = default_task_backend.results
     assert [(r.task.name, r.args) for r in results] == [("sync_team_history", [team_a.pk])]

@@ -18,7 +18,7 @@ from live_helpers import (
 )
 
 from florasite import periodic
-from runs import refresh, tasks
+from runs import refresh, sweep, tasks
 from runs.models import Run, RunStatus
 from sandbox.testing import FrozenClock
 
@@ -39,7 +39,7 @@ def test_the_sweep_refreshes_overdue_runs_until_they_end(team_a, bob, flora, clo
     run = dashboard_run(team_a, bob)
     for _ in range(40):
         let_interval_pass(run)
-        report = refresh.sweep()
+        report = sweep.sweep()
         assert report.count("refreshed") == 1
         if Run.objects.get(pk=run.pk).is_terminal:
             break
@@ -50,14 +50,14 @@ def test_the_sweep_refreshes_overdue_runs_until_they_end(team_a, bob, flora, clo
     assert row.next_refresh_at is None
     # Once it has ended, the sweep leaves it alone.
     let_interval_pass(run)
-    assert refresh.sweep().outcomes == {}
+    assert sweep.sweep().outcomes == {}
 
 
 def test_the_sweep_skips_runs_that_are_not_due(team_a, bob, flora):
     run = dashboard_run(team_a, bob)  # just refreshed: next refresh in 2 s
     flora.reset()
 
-    report = refresh.sweep()
+    report = sweep.sweep()
 
     assert report.outcomes == {}
     assert flora.get_run == 0
@@ -70,7 +70,7 @@ def test_the_sweep_skips_runs_a_viewer_is_refreshing(team_a, bob, flora):
     assert refresh.claim_refresh(Run.objects.get(pk=run.pk), timeout=5) is not None  # a viewer
     flora.reset()
 
-    assert refresh.sweep().outcomes == {}
+    assert sweep.sweep().outcomes == {}
     assert flora.get_run == 0
 
 
@@ -81,13 +81,13 @@ def test_a_run_whose_refresher_died_is_picked_up_when_its_lease_ends(team_a, bob
         refresh_claimed_until=timezone.now() + timedelta(seconds=12),
         next_refresh_at=timezone.now() - timedelta(seconds=30),
     )
-    assert refresh.sweep().outcomes == {}
+    assert sweep.sweep().outcomes == {}
 
     Run.objects.filter(pk=run.pk).update(
         refresh_claimed_until=timezone.now() - timedelta(seconds=1)
     )
     clock.advance_past(run.flora_run_id)
-    report = refresh.sweep()
+    report = sweep.sweep()
 
     assert report.count("refreshed") == 1
     assert Run.objects.get(pk=run.pk).status == RunStatus.COMPLETED
@@ -96,14 +96,14 @@ def test_a_run_whose_refresher_died_is_picked_up_when_its_lease_ends(team_a, bob
 def test_runs_never_refreshed_are_due(team_a, bob, flora):
     run = dashboard_run(team_a, bob)
     Run.objects.filter(pk=run.pk).update(next_refresh_at=None, refresh_claimed_until=None)
-    assert refresh.sweep().count("refreshed") == 1
+    assert sweep.sweep().count("refreshed") == 1
 
 
 def test_the_sweep_leaves_submitting_and_checking_runs_to_the_reconciler(team_a, bob, flora):
     plain_run(team_a, bob, status=RunStatus.SUBMITTING)
     plain_run(team_a, bob, status=RunStatus.CHECKING)
 
-    assert refresh.sweep().outcomes == {}
+    assert sweep.sweep().outcomes == {}
     assert flora.get_run == 0
 
 
@@ -113,18 +113,18 @@ def test_the_sweep_is_bounded(team_a, bob, flora):
         let_interval_pass(run)
     flora.reset()
 
-    report = refresh.sweep(batch=3)
+    report = sweep.sweep(batch=3)
 
     assert report.count("refreshed") == 3
     assert flora.get_run == 3
     # The rest go in the next sweep.
-    assert refresh.sweep(batch=3).count("refreshed") == 2
+    assert sweep.sweep(batch=3).count("refreshed") == 2
 
 
 def test_the_sweep_stops_at_its_time_budget(team_a, bob, flora):
     for i in range(3):
         let_interval_pass(dashboard_run(team_a, bob, question=f"Q{i}"))
-    report = refresh.sweep(budget_seconds=0)
+    report = sweep.sweep(budget_seconds=0)
     assert report.stopped_early
     assert report.outcomes == {}
 
@@ -142,7 +142,7 @@ def test_runs_unfinished_after_the_limit_are_flagged_stale(team_a, bob, flora, s
     )
     finished = plain_run(team_a, bob, created_at=timezone.now() - timedelta(days=3))
 
-    report = refresh.sweep()
+    report = sweep.sweep()
 
     assert sorted(report.flagged_stale) == sorted([old.code, stuck.code])
     assert Run.objects.get(pk=old.pk).stale
@@ -153,7 +153,7 @@ def test_runs_unfinished_after_the_limit_are_flagged_stale(team_a, bob, flora, s
     row = Run.objects.get(pk=old.pk)
     assert row.next_refresh_at - timezone.now() > timedelta(minutes=9)
     flora.reset()
-    refresh.sweep()
+    sweep.sweep()
     assert flora.get_run == 0
 
 
@@ -161,7 +161,7 @@ def test_a_stale_run_that_finishes_is_completed(team_a, bob, flora, clock):
     run = dashboard_run(team_a, bob, stale=True)
     clock.advance_past(run.flora_run_id)
     let_interval_pass(run)
-    assert refresh.sweep().count("refreshed") == 1
+    assert sweep.sweep().count("refreshed") == 1
     assert Run.objects.get(pk=run.pk).status == RunStatus.COMPLETED
 
 
@@ -209,14 +209,14 @@ def test_several_workers_sweeping_at_once_refresh_each_run_once(team_a, bob, flo
         let_interval_pass(run)
     flora.reset()
     barrier = threading.Barrier(4)
-    reports: list[refresh.SweepReport] = []
+    reports: list[sweep.SweepReport] = []
     errors: list[BaseException] = []
 
     def worker() -> None:
         try:
             with queued_writers():
                 barrier.wait()
-                reports.append(refresh.sweep())
+                reports.append(sweep.sweep())
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -272,7 +272,7 @@ def test_a_worker_with_threads_runs_tasks_side_by_side_under_one_id(settings):
             "QUEUES": ["default", "outputs"],
         }
     }
-    from runs import archive, tasks
+    from runs import keeping, tasks
 
     running = threading.Barrier(2, timeout=5)
 
@@ -281,8 +281,8 @@ def test_a_worker_with_threads_runs_tasks_side_by_side_under_one_id(settings):
         running.wait()
         return {}
 
-    original = archive.keep_run_outputs
-    archive.keep_run_outputs = both_at_once
+    original = keeping.keep_run_outputs
+    keeping.keep_run_outputs = both_at_once
     handler = signal.getsignal(signal.SIGINT)
     try:
         results = [tasks.keep_outputs.enqueue(pk) for pk in (1, 2)]
@@ -298,7 +298,7 @@ def test_a_worker_with_threads_runs_tasks_side_by_side_under_one_id(settings):
             "--verbosity=0",
         )
     finally:
-        archive.keep_run_outputs = original
+        keeping.keep_run_outputs = original
     assert time.monotonic() - started < 5
     rows = DBTaskResult.objects.filter(pk__in=[r.id for r in results])
     assert {row.status for row in rows} == {"SUCCESSFUL"}
