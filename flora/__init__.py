@@ -10,7 +10,6 @@ with Flora(api_key=...) as client:
 from __future__ import annotations
 
 from . import webhooks
-from ._base import RequestNotSent
 from ._client import Flora
 from ._errors import (
     APIConnectionError,
@@ -30,6 +29,7 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RequestNotSent,
     UnprocessableEntityError,
 )
 from ._models import (

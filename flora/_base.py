@@ -12,9 +12,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-import pydantic
 from pydantic import BaseModel, TypeAdapter
-from pydantic.alias_generators import to_camel
 
 from ._errors import (
     APIConnectionError,
@@ -24,7 +22,8 @@ from ._errors import (
     _make_status_error,
     parse_retry_after,
 )
-from ._models import FloraModel
+from ._response import _envelope_items, _json, _PageMeta, _validate
+from ._retries import _RETRYABLE_TRANSPORT_ERRORS, _request_of, _should_retry, _within
 from ._transport import BodyTooLarge, DeadlineTransport, deadline, read_limited, remaining
 from ._version import __version__
 from .pagination import CursorPage
@@ -53,15 +52,6 @@ MAX_RETRY_AFTER = 60.0
 # FLORA's advice on 429 without Retry-After: start backing off near 5 s.
 RATE_LIMIT_RETRY_DELAY = 5.0
 
-# Transport failures where the request may not have reached FLORA, or its answer was
-# lost: safe to retry because every POST carries an idempotency key.
-_RETRYABLE_TRANSPORT_ERRORS = (
-    httpx.TimeoutException,
-    httpx.NetworkError,
-    httpx.RemoteProtocolError,
-    httpx.ProxyError,
-)
-
 
 def new_idempotency_key() -> str:
     return f"florasite-{uuid.uuid4()}"
@@ -82,19 +72,7 @@ def mask_key(api_key: str) -> str:
     return f"{prefix}…{api_key[-4:]}"
 
 
-class RequestNotSent(APIError):
-    """The call was refused before anything was sent (by the client's `gate`).
-
-    Unlike APIConnectionError, the outcome is known: FLORA never saw the request.
-    """
-
-
 Gate = Callable[[], AbstractContextManager[object]]
-
-
-class _PageMeta(FloraModel):
-    next_cursor: str | None = None
-    total_estimate: float | None = None
 
 
 class SyncAPIClient:
@@ -328,74 +306,6 @@ class SyncAPIClient:
             cursor=params.get("cursor"),
             fetch=fetch,
         )
-
-
-def _within(timeout: float | httpx.Timeout, left: float | None) -> httpx.Timeout:
-    """Per-operation timeouts no longer than what is left of the deadline (waiting for a
-    pooled connection included), so even a transport without DeadlineBackend is bounded."""
-    base = httpx.Timeout(timeout)
-    if left is None:
-        return base
-    left = max(left, 0.001)
-
-    def cap(value: float | None) -> float:
-        return left if value is None else min(value, left)
-
-    return httpx.Timeout(
-        connect=cap(base.connect), read=cap(base.read), write=cap(base.write), pool=cap(base.pool)
-    )
-
-
-def _should_retry(response: httpx.Response) -> bool:
-    # 409 means the idempotency key was already used: the first attempt landed.
-    # Retrying cannot help, and must never look like a fresh submission.
-    if response.status_code == 409:
-        return False
-    hint = response.headers.get("x-should-retry", "").strip().lower()
-    if hint == "true":
-        return True
-    if hint == "false":
-        return False
-    return response.status_code in (408, 429) or response.status_code >= 500
-
-
-def _request_of(exc: httpx.RequestError) -> httpx.Request | None:
-    try:
-        return exc.request
-    except RuntimeError:  # raised by a transport before the request was attached
-        return None
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        content_type = response.headers.get("content-type", "unknown")
-        raise APIResponseValidationError(
-            f"expected a JSON body, got {content_type}", response=response
-        ) from None
-
-
-def _envelope_items(response: httpx.Response, body: Any, key: str) -> Any:
-    if isinstance(body, dict):
-        for name in (key, to_camel(key)):
-            if isinstance(body.get(name), list):
-                return body[name]
-    raise APIResponseValidationError(f"expected a {key!r} list in the body", response=response)
-
-
-def _validate(response: httpx.Response, adapter: TypeAdapter[T], data: Any) -> T:
-    try:
-        return adapter.validate_python(data)
-    except pydantic.ValidationError as exc:
-        problems = exc.errors(include_url=False, include_input=False)
-        summary = "; ".join(
-            f"{'.'.join(str(part) for part in p['loc']) or 'body'}: {p['msg']}"
-            for p in problems[:3]
-        )
-        if len(problems) > 3:
-            summary += f" (and {len(problems) - 3} more)"
-        raise APIResponseValidationError(summary, response=response) from None
 
 
 class APIResource:

@@ -147,6 +147,13 @@ class APITimeoutError(APIConnectionError):
         super().__init__(message, request=request)
 
 
+class RequestNotSent(APIError):
+    """The call was refused before anything was sent (by the client's `gate`).
+
+    Unlike APIConnectionError, the outcome is known: FLORA never saw the request.
+    """
+
+
 class APIResponseValidationError(APIError):
     """A 2xx response whose body does not match the contract (not JSON, fields missing)."""
 

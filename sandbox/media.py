@@ -7,7 +7,6 @@ restarts and cost no disk. Identical inputs give identical files.
 
 from __future__ import annotations
 
-import colorsys
 import hashlib
 import io
 import json
@@ -16,13 +15,13 @@ import textwrap
 import wave
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from sandbox import catalog, video
 from sandbox.catalog import AUDIO, DOCUMENT, IMAGE, TEXT, VIDEO
+from sandbox.documents import render_pdf, render_text
+from sandbox.mediactx import LABEL, Context, _hex, palette
 from sandbox.models import SandboxRun
 
 EXTENSIONS = {IMAGE: "png", VIDEO: "mp4", AUDIO: "wav", DOCUMENT: "pdf"}
@@ -32,42 +31,12 @@ CONTENT_TYPES = {
     "wav": "audio/wav",
     "pdf": "application/pdf",
 }
-LABEL = "FLORA sandbox"
 IMAGE_LONG_SIDE = 640
 VIDEO_LONG_SIDE = 256
 VIDEO_FPS = 12
 DEFAULT_VIDEO_SECONDS = 4.0
 DEFAULT_AUDIO_SECONDS = 3.0
 AUDIO_RATE = 22050
-
-
-@dataclass(frozen=True)
-class Context:
-    """What every generator needs to know about the run and the output."""
-
-    technique: catalog.Technique
-    output: catalog.IO
-    inputs: list[dict]
-    seed: bytes
-
-    @property
-    def prompt(self) -> str:
-        texts = [str(item["value"]) for item in self.inputs if item.get("type") == TEXT]
-        return " / ".join(texts) if texts else self.technique.description
-
-    @property
-    def sources(self) -> list[str]:
-        """The file names of the media inputs, to show what the output was made from."""
-        names = []
-        for item in self.inputs:
-            if item.get("type") != TEXT:
-                path = urlsplit(str(item["value"])).path
-                names.append(path.rsplit("/", 1)[-1] or str(item["value"]))
-        return names
-
-    def number(self, salt: str, modulo: int) -> int:
-        digest = hashlib.sha256(self.seed + salt.encode()).digest()
-        return int.from_bytes(digest[:8], "big") % modulo
 
 
 def _context(run: SandboxRun, output: catalog.IO) -> Context:
@@ -115,24 +84,6 @@ def render(run: SandboxRun, filename: str) -> tuple[bytes, str] | None:
 
 
 # -- colours and sizes -------------------------------------------------------------------
-
-
-def palette(ctx: Context, count: int = 5) -> list[tuple[int, int, int]]:
-    """Colours derived from the inputs alone, so an image and its hex codes agree."""
-    base = hashlib.sha256(json.dumps(ctx.inputs, sort_keys=True).encode()).digest()
-    hue = base[0] / 255
-    colours = []
-    for index in range(count):
-        h = (hue + index * (0.12 + base[1] / 2550)) % 1.0
-        s = 0.45 + base[2 + index] / 255 * 0.45
-        v = 0.55 + base[8 + index] / 255 * 0.4
-        r, g, b = colorsys.hsv_to_rgb(h, s, v)
-        colours.append((int(r * 255), int(g * 255), int(b * 255)))
-    return colours
-
-
-def _hex(colour: tuple[int, int, int]) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*colour)
 
 
 def _aspect(ctx: Context) -> tuple[int, int]:
@@ -292,118 +243,3 @@ def render_wav(ctx: Context) -> bytes:
 
 
 # -- documents ---------------------------------------------------------------------------
-
-
-def _pdf_escape(text: str) -> str:
-    # The font uses WinAnsiEncoding (cp1252): curly quotes and dashes survive, the rest is "?".
-    latin = text.encode("cp1252", "replace").decode("latin-1")
-    return latin.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-
-def render_pdf(ctx: Context) -> bytes:
-    """A one-page A4 PDF: title, label, the request, and generated body text."""
-    lines: list[tuple[int, str]] = [(20, f"{ctx.technique.name}: {ctx.output.name}"), (10, LABEL)]
-    lines.append((11, ""))
-    for item in ctx.inputs:
-        for chunk in textwrap.wrap(f"{item['id']} ({item['type']}): {item['value']}", 90):
-            lines.append((11, chunk))
-    lines.append((11, ""))
-    for paragraph in _document_body(ctx):
-        lines.extend((11, chunk) for chunk in textwrap.wrap(paragraph, 90) or [""])
-        lines.append((11, ""))
-    commands = ["BT", "50 790 Td", "14 TL"]
-    for size, text in lines[:48]:
-        commands.append(f"/F1 {size} Tf ({_pdf_escape(text)}) Tj T*")
-    commands.append("ET")
-    stream = "\n".join(commands).encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
-def _document_body(ctx: Context) -> list[str]:
-    if ctx.output.id == "spec_sheet":
-        colours = ", ".join(_hex(colour) for colour in palette(ctx))
-        return [
-            "Room schedule generated by the FLORA sandbox.",
-            "Living area: sofa, lounge chair, low table, floor lamp, wool rug.",
-            "Kitchen: island with two stools, open shelving, pendant lights.",
-            f"Finish palette: {colours}.",
-        ]
-    return [render_text(ctx), "This document was generated by the FLORA sandbox, not by FLORA."]
-
-
-# -- text --------------------------------------------------------------------------------
-
-_TAROT = (
-    "The Star",
-    "The Magician",
-    "The Wheel of Fortune",
-    "The Sun",
-    "The Hermit",
-    "Strength",
-    "The Moon",
-    "The Empress",
-)
-
-
-def render_text(ctx: Context) -> str:
-    """A text output: what FLORA returns in the output's `url` field for type `text`."""
-    colours = [_hex(colour) for colour in palette(ctx)]
-    prompt = ctx.prompt
-    by_output = {
-        "hex_codes": lambda: ", ".join(colours),
-        "reading": lambda: (
-            f"You drew {_TAROT[ctx.number('card', len(_TAROT))]}. On \u201c{prompt}\u201d: "
-            "the card asks for patience now and a bold move once the signs are clear."
-        ),
-        "critique": lambda: _critique(colours),
-        "report": lambda: _critique(colours),
-        "transcript": lambda: f"[{_input(ctx, 'target_language') or 'translated'}] {prompt}",
-        "legend": lambda: "; ".join(
-            f"{name}: {colour}"
-            for name, colour in zip(
-                ("sky", "building", "person", "road", "foliage"), colours, strict=True
-            )
-        ),
-        "items": lambda: "Oversized blazer, striped tee, wide-leg trousers, loafers.",
-        "icon_names": lambda: ", ".join(
-            f"{prompt.split()[0].lower() if prompt.split() else 'icon'}-{n}" for n in range(1, 13)
-        ),
-        "keywords": lambda: "sun-faded, tactile, analog, warm grain, editorial",
-    }
-    generator = by_output.get(ctx.output.id)
-    if generator is not None:
-        return generator()
-    return f"{ctx.output.name} for \u201c{prompt}\u201d ({LABEL})."
-
-
-def _critique(colours: list[str]) -> str:
-    return (
-        f"Strong focal point and a confident palette ({colours[0]}, {colours[1]}). "
-        "The hierarchy is muddled: the headline competes with the product. Tighten the "
-        "copy, give the logo more room, and let one colour lead."
-    )
-
-
-def _input(ctx: Context, input_id: str) -> str | None:
-    return next((str(i["value"]) for i in ctx.inputs if i.get("id") == input_id), None)
