@@ -1,5 +1,5 @@
-"""Helpers for the catalog and submission tests (imported as a plain module, and as
-`tests.runs.submit_helpers` from tests/techniques/).
+"""Helpers for the catalog and submission tests (`tests.runs.submit_helpers`, also used by
+tests/techniques/ and the `upstream` fixture).
 
 `Upstream` stands where FLORA stands for the dashboard: the in-process sandbox behind a
 transport that records every request the dashboard sends, and can answer with a fault

@@ -11,11 +11,11 @@ import pytest
 import respx
 from django.core.files.storage import default_storage
 from django.utils import timezone
-from results_helpers import CRITIQUE, TAROT, UGC, make_run, sandbox_downloads
 
 from runs import archive
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
 from sandbox.testing import FrozenClock
+from tests.runs.results_helpers import CRITIQUE, TAROT, UGC, make_run, sandbox_downloads
 
 pytestmark = pytest.mark.django_db
 
@@ -539,7 +539,8 @@ def test_completing_a_run_schedules_keeping(
 ):
     """apply_remote enqueues keep_outputs on commit; the task keeps the media."""
     from django_tasks import default_task_backend
-    from results_helpers import finish_run, start_run
+
+    from tests.runs.results_helpers import finish_run, start_run
 
     default_task_backend.clear()
     run, client = start_run(team_a, bob, *TAROT)

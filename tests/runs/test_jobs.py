@@ -15,11 +15,11 @@ from types import SimpleNamespace
 import pytest
 from django.db import connection
 from django.utils import timezone
-from live_helpers import dashboard_run, start_flora_run
 
 from runs import archive, reconcile, refresh, sync
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
 from sandbox.testing import FrozenClock
+from tests.runs.live_helpers import dashboard_run, start_flora_run
 
 pytestmark = pytest.mark.django_db
 

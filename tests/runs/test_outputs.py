@@ -11,10 +11,10 @@ from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.utils import timezone
-from results_helpers import CRITIQUE, TAROT, UGC, make_run, sandbox_downloads
 
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
 from sandbox.testing import FrozenClock
+from tests.runs.results_helpers import CRITIQUE, TAROT, UGC, make_run, sandbox_downloads
 
 pytestmark = pytest.mark.django_db
 

@@ -10,12 +10,12 @@ import httpx
 import pytest
 import respx
 from django.utils import timezone
-from live_helpers import count_flora_calls, dashboard_run, let_interval_pass
 
 from runs import refresh
 from runs.models import Run, RunOutput, RunStatus
 from sandbox.testing import FrozenClock
 from teams.models import ConnectionStatus
+from tests.runs.live_helpers import count_flora_calls, dashboard_run, let_interval_pass
 
 pytestmark = pytest.mark.django_db
 

@@ -8,16 +8,16 @@ import threading
 import pytest
 from django.db import connection
 from django.test import Client
-from live_helpers import (
+
+from runs.models import Run, RunStatus
+from sandbox.testing import FrozenClock
+from tests.runs.live_helpers import (
     count_flora_calls,
     dashboard_run,
     let_interval_pass,
     plain_run,
     queued_writers,
 )
-
-from runs.models import Run, RunStatus
-from sandbox.testing import FrozenClock
 
 pytestmark = pytest.mark.django_db
 

@@ -9,12 +9,12 @@ import pytest
 import respx
 from django.utils import timezone
 from django_tasks import default_task_backend
-from live_helpers import count_flora_calls, dashboard_run, start_flora_run
 
 from runs import sync
 from runs.models import Run, RunOrigin, RunOutput, RunStatus
 from sandbox.testing import FrozenClock
 from teams.models import ConnectionStatus
+from tests.runs.live_helpers import count_flora_calls, dashboard_run, start_flora_run
 
 pytestmark = pytest.mark.django_db
 

@@ -9,18 +9,18 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 from django_tasks import default_task_backend
-from live_helpers import (
+
+from florasite import periodic
+from runs import refresh, tasks
+from runs.models import Run, RunStatus
+from sandbox.testing import FrozenClock
+from tests.runs.live_helpers import (
     count_flora_calls,
     dashboard_run,
     let_interval_pass,
     plain_run,
     queued_writers,
 )
-
-from florasite import periodic
-from runs import refresh, tasks
-from runs.models import Run, RunStatus
-from sandbox.testing import FrozenClock
 
 pytestmark = pytest.mark.django_db
 

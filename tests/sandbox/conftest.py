@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from django.test import Client
 from django_tasks import default_task_backend
-from sandbox_helpers import SandboxClient
 
 from sandbox.testing import FrozenClock
+from tests.sandbox.sandbox_helpers import SandboxClient
 
 
 @pytest.fixture
