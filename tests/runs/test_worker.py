@@ -275,6 +275,7 @@ def test_a_worker_with_threads_runs_tasks_side_by_side_under_one_id(settings):
     from runs import archive, tasks
 
     running = threading.Barrier(2, timeout=5)
+
     # Each copy waits until the other one runs too: a single loop would time the barrier out.
     def both_at_once(run_pk):
         running.wait()
@@ -287,8 +288,14 @@ def test_a_worker_with_threads_runs_tasks_side_by_side_under_one_id(settings):
         results = [tasks.keep_outputs.enqueue(pk) for pk in (1, 2)]
         started = time.monotonic()
         call_command(
-            "db_worker", "--threads=2", "--batch", "--queue-name=outputs", "--worker-id=pair",
-            "--no-startup-delay", "--interval=0.05", "--verbosity=0",
+            "db_worker",
+            "--threads=2",
+            "--batch",
+            "--queue-name=outputs",
+            "--worker-id=pair",
+            "--no-startup-delay",
+            "--interval=0.05",
+            "--verbosity=0",
         )
     finally:
         archive.keep_run_outputs = original
