@@ -13,20 +13,15 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from runs import archive
-from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
-from sandbox.testing import FrozenClock
+from runs.models import OutputKeepStatus, Run, RunOutput
 from tests.runs.results_helpers import CRITIQUE, TAROT, UGC, make_run, sandbox_downloads
+from tests.runs.results_helpers import pending_output as _pending_output
 
 pytestmark = pytest.mark.django_db
 
 CDN = "https://cdn.flora-files.example"
 PUBLIC_IP = "93.184.216.34"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    return FrozenClock.install(monkeypatch)
 
 
 @pytest.fixture
@@ -41,21 +36,6 @@ def public_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     answers: dict[str, list[str]] = {}
     monkeypatch.setattr(archive, "resolve_host", lambda host, port: answers.get(host, [PUBLIC_IP]))
     return answers
-
-
-def _pending_output(team, user, url: str, media_type: str = "imageUrl") -> RunOutput:
-    """A completed run with one media output waiting to be kept (no FLORA call needed)."""
-    run = Run.objects.create(
-        team=team,
-        created_by=user,
-        technique_id="tech_cctv-cam",
-        technique_name="CCTV Cam",
-        status=RunStatus.COMPLETED,
-        completed_at=timezone.now(),
-    )
-    return RunOutput.objects.create(
-        run=run, output_id="still", type=media_type, source_url=url, position=0
-    )
 
 
 def _keep(output: RunOutput) -> RunOutput:

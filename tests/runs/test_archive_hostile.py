@@ -21,22 +21,13 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from runs import archive
-from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
-from tests.hostile import HostileFlora, drip, lying_length, overlong, steady
+from runs.models import OutputKeepStatus, RunOutput
+from tests.hostile import drip, lying_length, overlong, steady
+from tests.runs.results_helpers import pending_output as _pending
 
 pytestmark = pytest.mark.django_db
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
-
-
-@pytest.fixture
-def hostile(settings, monkeypatch):
-    with HostileFlora() as server:
-        settings.PUBLIC_BASE_URL = server.url
-        monkeypatch.setattr(archive, "_client", None)  # a fresh real client for this server
-        yield server
-        if archive._client is not None:
-            archive._client.close()
 
 
 @pytest.fixture
@@ -45,20 +36,6 @@ def quick(monkeypatch):
     monkeypatch.setattr(archive, "DOWNLOAD_DEADLINE", 2.0, raising=False)
     monkeypatch.setattr(archive, "STALL_GRACE", 0.5, raising=False)
     monkeypatch.setattr(archive, "MIN_RATE", 32 * 1024, raising=False)
-
-
-def _pending(team, user, url: str) -> RunOutput:
-    run = Run.objects.create(
-        team=team,
-        created_by=user,
-        technique_id="tech_cctv-cam",
-        technique_name="CCTV Cam",
-        status=RunStatus.COMPLETED,
-        completed_at=timezone.now(),
-    )
-    return RunOutput.objects.create(
-        run=run, output_id="still", type="imageUrl", source_url=url, position=0
-    )
 
 
 def _timed_keep(output: RunOutput) -> tuple[RunOutput, float]:

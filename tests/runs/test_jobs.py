@@ -18,15 +18,9 @@ from django.utils import timezone
 
 from runs import archive, reconcile, refresh, sync
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
-from sandbox.testing import FrozenClock
 from tests.runs.live_helpers import dashboard_run, start_flora_run
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch) -> FrozenClock:
-    return FrozenClock.install(monkeypatch)
 
 
 def _fail_in_the_database() -> None:

@@ -13,15 +13,9 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
-from sandbox.testing import FrozenClock
 from tests.runs.results_helpers import CRITIQUE, TAROT, UGC, make_run, sandbox_downloads
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    return FrozenClock.install(monkeypatch)
 
 
 @pytest.fixture

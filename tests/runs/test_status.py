@@ -10,9 +10,7 @@ from django.db import connection
 from django.test import Client
 
 from runs.models import Run, RunStatus
-from sandbox.testing import FrozenClock
 from tests.runs.live_helpers import (
-    count_flora_calls,
     dashboard_run,
     let_interval_pass,
     plain_run,
@@ -22,16 +20,6 @@ from tests.runs.live_helpers import (
 pytestmark = pytest.mark.django_db
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def clock(monkeypatch) -> FrozenClock:
-    return FrozenClock.install(monkeypatch)
-
-
-@pytest.fixture
-def flora(sandbox_http):
-    return count_flora_calls(sandbox_http)
 
 
 def _status_url(run: Run, page: str = "detail") -> str:

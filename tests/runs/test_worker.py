@@ -13,9 +13,7 @@ from django_tasks import default_task_backend
 from florasite import periodic
 from runs import refresh, tasks
 from runs.models import Run, RunStatus
-from sandbox.testing import FrozenClock
 from tests.runs.live_helpers import (
-    count_flora_calls,
     dashboard_run,
     let_interval_pass,
     plain_run,
@@ -23,16 +21,6 @@ from tests.runs.live_helpers import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch) -> FrozenClock:
-    return FrozenClock.install(monkeypatch)
-
-
-@pytest.fixture
-def flora(sandbox_http):
-    return count_flora_calls(sandbox_http)
 
 
 def test_the_sweep_refreshes_overdue_runs_until_they_end(team_a, bob, flora, clock):
