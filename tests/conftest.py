@@ -1,7 +1,8 @@
 """Fixtures shared by the whole suite.
 
-App-specific fixtures live in tests/<app>/conftest.py; the cast of users and teams (alice,
-bob, carol, dave) lives here because every app's tests use it.
+App-specific fixtures live in tests/<app>/conftest.py; here are those every folder uses: the
+cast of users and teams (alice, bob, carol, dave), FLORA (`upstream`, `sandbox_http`) and the
+sandbox's clock. tests/README.md says which FLORA fixture to use when.
 """
 
 from __future__ import annotations
