@@ -21,7 +21,7 @@ $(RUN_TARGETS): export PUBLIC_BASE_URL ?= http://127.0.0.1:8000
 help:
 	@echo "make run    set up and serve the dashboard on http://127.0.0.1:8000"
 	@echo "make test   set up and run the whole test suite"
-	@echo "make lint   ruff check and format check"
+	@echo "make lint   ruff check and format check, import contracts (lint-imports)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "florasite needs Python 3.11")'
@@ -61,13 +61,15 @@ PYTEST_WORKERS ?= 2
 test: setup
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
+# The import contracts are in pyproject.toml ([tool.importlinter]).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .grimp_cache .import_linter_cache

@@ -28,10 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def _configure(workdir: str) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ["DJANGO_SETTINGS_MODULE"] = "florasite.test_settings"
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir}/bench.sqlite3"
+    # The test settings take their database from TEST_DATABASE_URL only.
+    os.environ["TEST_DATABASE_URL"] = f"sqlite:///{workdir}/bench.sqlite3"
     os.environ["FLORASITE_VAR_DIR"] = workdir
     os.environ["LOG_LEVEL"] = "WARNING"
-    os.environ.pop("REDIS_URL", None)
+    os.environ.pop("TEST_REDIS_URL", None)
     import django
 
     django.setup()

@@ -10,14 +10,10 @@ class FlorasiteConfig(AppConfig):
     verbose_name = "florasite processes"
 
     def ready(self) -> None:
-        from florasite import periodic
+        from florasite import periodic, tasks
 
-        periodic.register(
-            "florasite.housekeeping", timedelta(hours=6), "florasite.tasks.housekeeping"
-        )
+        periodic.register("florasite.housekeeping", timedelta(hours=6), tasks.housekeeping)
         # A task whose worker died is marked failed about a minute after its last beat.
         periodic.register(
-            "florasite.dead_workers",
-            timedelta(minutes=1),
-            "florasite.tasks.fail_dead_workers_tasks",
+            "florasite.dead_workers", timedelta(minutes=1), tasks.fail_dead_workers_tasks
         )

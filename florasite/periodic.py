@@ -1,9 +1,10 @@
 """Periodic jobs for the background workers, safe with any number of workers.
 
-Apps register jobs in their AppConfig.ready(); every worker ticks every few seconds, and for
-each due job exactly one worker wins a conditional UPDATE on PeriodicJob.next_run_at and
-enqueues the job's task. A worker that dies leaves nothing stranded: the next tick of any
-other worker finds the job due.
+Apps register jobs in their AppConfig.ready() by the task object itself, so a job that does
+not exist fails at start-up rather than when it is due. Every worker ticks every few
+seconds, and for each due job exactly one worker wins a conditional UPDATE on
+PeriodicJob.next_run_at and enqueues the job's task. A worker that dies leaves nothing
+stranded: the next tick of any other worker finds the job due.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
-from django.utils.module_loading import import_string
+from django_tasks.base import Task
 
 from florasite.models import PeriodicJob, WorkerHeartbeat
 
@@ -26,14 +27,16 @@ logger = logging.getLogger(__name__)
 class Job:
     name: str
     every: timedelta
-    task_path: str  # dotted path to a django-tasks Task taking no arguments
+    task: Task  # a django-tasks Task taking no arguments
 
 
 _JOBS: dict[str, Job] = {}
 
 
-def register(name: str, every: timedelta, task_path: str) -> None:
-    _JOBS[name] = Job(name=name, every=every, task_path=task_path)
+def register(name: str, every: timedelta, task: Task) -> None:
+    if not isinstance(task, Task):
+        raise TypeError(f"Periodic job {name!r}: expected a django-tasks Task, got {task!r}.")
+    _JOBS[name] = Job(name=name, every=every, task=task)
 
 
 def tick(worker_id: str = "", now: datetime | None = None) -> list[str]:
@@ -47,7 +50,7 @@ def tick(worker_id: str = "", now: datetime | None = None) -> list[str]:
             next_run_at=now + job.every, last_run_at=now, last_worker_id=worker_id[:64]
         )
         if won:
-            import_string(job.task_path).enqueue()
+            job.task.enqueue()
             enqueued.append(job.name)
     return enqueued
 

@@ -1,11 +1,30 @@
 """Settings for the test suite: the real settings, with test-only secrets filled in.
 
-The environment still wins (CI sets DATABASE_URL and REDIS_URL for the PostgreSQL run).
+The database and cache are chosen on purpose, never inherited: DATABASE_URL, REDIS_URL and
+CACHE_KEY_PREFIX (a developer's shell may export them for their own database) are ignored
+here, and TEST_DATABASE_URL, TEST_REDIS_URL and TEST_CACHE_KEY_PREFIX take their place (CI
+sets those for its PostgreSQL and Redis run). Without them: a throwaway SQLite file and the
+database cache.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
+
+for _name in ("DATABASE_URL", "REDIS_URL", "CACHE_KEY_PREFIX"):
+    # Replaced in the environment, not only ignored, so that the processes tests start (a
+    # worker, a server) make the same choice.
+    _exported = os.environ.pop(_name, "")
+    _chosen = os.environ.get(f"TEST_{_name}", "")
+    if _exported and _exported != _chosen:
+        warnings.warn(
+            f"florasite.test_settings: ignoring {_name} from the environment "
+            f"(set TEST_{_name} to run the tests with one).",
+            stacklevel=1,
+        )
+    if _chosen:
+        os.environ[_name] = _chosen
 
 # Test-only secrets, unless the environment brings its own (either form of the setting).
 if not os.environ.get("SECRET_KEY_FILE"):

@@ -23,10 +23,8 @@ class RunsConfig(AppConfig):
         # Runs nobody watches are refreshed by the sweep; runs started elsewhere are
         # imported by the sync; create calls whose answer was lost are reconciled; outputs
         # not copied yet (a worker restarted, a copy to retry) are kept within seconds.
-        periodic.register("runs.sweep", timedelta(seconds=5), "runs.tasks.sweep_runs")
-        periodic.register("runs.reconcile", timedelta(seconds=15), "runs.tasks.reconcile_runs")
-        periodic.register("runs.sync", timedelta(minutes=2), "runs.tasks.sync_all_teams")
-        periodic.register("runs.keep", timedelta(seconds=5), "runs.tasks.retry_keeping_outputs")
-        periodic.register(
-            "runs.prune_webhooks", timedelta(hours=6), "runs.tasks.prune_webhook_deliveries"
-        )
+        periodic.register("runs.sweep", timedelta(seconds=5), tasks.sweep_runs)
+        periodic.register("runs.reconcile", timedelta(seconds=15), tasks.reconcile_runs)
+        periodic.register("runs.sync", timedelta(minutes=2), tasks.sync_all_teams)
+        periodic.register("runs.keep", timedelta(seconds=5), tasks.retry_keeping_outputs)
+        periodic.register("runs.prune_webhooks", timedelta(hours=6), tasks.prune_webhook_deliveries)

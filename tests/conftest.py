@@ -1,7 +1,8 @@
 """Fixtures shared by the whole suite.
 
-App-specific fixtures live in tests/<app>/conftest.py; the cast of users and teams (alice,
-bob, carol, dave) lives here because every app's tests use it.
+App-specific fixtures live in tests/<app>/conftest.py; here are those every folder uses: the
+cast of users and teams (alice, bob, carol, dave), FLORA (`upstream`, `sandbox_http`) and the
+sandbox's clock. tests/README.md says which FLORA fixture to use when.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ SANDBOX_BASE_URL = "http://testserver/sandbox/api/v1"
 def _no_real_flora(monkeypatch: pytest.MonkeyPatch) -> None:
     """A FLORA call from a test must never reach the network: it fails loudly instead.
 
-    Tests that talk to FLORA use `sandbox_http` (the in-process sandbox) or respx.
+    Tests that talk to FLORA use `upstream`/`sandbox_http` (the in-process sandbox) or respx.
     """
     import httpx
 
@@ -49,25 +50,6 @@ def _no_real_flora(monkeypatch: pytest.MonkeyPatch) -> None:
     from teams import upstream
 
     upstream.reset()
-
-
-@pytest.fixture
-def sandbox_http(monkeypatch: pytest.MonkeyPatch):
-    """Route teams.services' FLORA calls to the sandbox served by this very Django, in-process.
-
-    Requests run in the test's thread and transaction, so the sandbox sees the test's data.
-    """
-    import httpx
-
-    from sandbox.testing import wsgi_transport
-
-    # wsgi_transport keeps Django from closing the test's database connection at the end of
-    # each in-process request (on PostgreSQL that would end the test's transaction).
-    with wsgi_transport() as transport:
-        client = httpx.Client(transport=transport, base_url="http://testserver")
-        monkeypatch.setattr("teams.services.get_http_client", lambda: client)
-        yield client
-        client.close()
 
 
 def make_team(
@@ -187,11 +169,34 @@ def dave_client(dave):
     return _logged_in(dave)
 
 
+# --- FLORA and its clock (tests/README.md says which fake to use when) ----------------------
+
+
 @pytest.fixture
 def upstream(monkeypatch: pytest.MonkeyPatch, db):
-    """FLORA (the in-process sandbox) behind a transport that counts requests and can fail on
-    demand (tests/runs/submit_helpers.Upstream); like sandbox_http, with a meter."""
+    """FLORA for a test: the sandbox served by this very Django, in-process, behind a
+    transport that records every request and can fail on demand
+    (tests/runs/submit_helpers.Upstream: calls(), creates, get_run, fail(), drop()...).
+
+    Requests run in the test's thread and transaction, so the sandbox sees the test's data.
+    """
     from tests.runs.submit_helpers import upstream_for_tests
 
     with upstream_for_tests(monkeypatch) as flora:
         yield flora
+
+
+@pytest.fixture
+def sandbox_http(upstream):
+    """The same FLORA, for tests that only need it to be there: the httpx client that
+    teams.services hands out."""
+    return upstream.client
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch):
+    """The sandbox's clock, frozen: sandbox runs move on only when the test says so
+    (clock.advance(seconds), clock.advance_past(run_id))."""
+    from sandbox.testing import FrozenClock
+
+    return FrozenClock.install(monkeypatch)

@@ -58,9 +58,7 @@ def test_a_running_task_of_a_dead_worker_is_marked_failed():
 def test_it_runs_every_minute_as_a_periodic_job():
     job = periodic._JOBS["florasite.dead_workers"]
     assert job.every == timedelta(minutes=1)
-    from django.utils.module_loading import import_string
-
-    import_string(job.task_path).call()  # the task wrapper runs the plain function
+    job.task.call()  # the task wrapper runs the plain function
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,6 +6,8 @@ from datetime import timedelta
 import pytest
 from django.core.management import get_commands
 from django.utils import timezone
+from django_tasks import default_task_backend, task
+from django_tasks.base import Task
 
 from florasite import periodic
 from florasite.models import PeriodicJob, WorkerHeartbeat
@@ -49,19 +51,24 @@ def test_beat_updates_one_row_per_worker():
     assert WorkerHeartbeat.objects.count() == 2
 
 
-class _FakeTask:
-    def __init__(self) -> None:
-        self.calls = 0
+@task()
+def _demo_job() -> None:
+    """A periodic job for the claim test (the dummy backend records each enqueue)."""
 
-    def enqueue(self) -> None:
-        self.calls += 1
+
+class _FakeTask:
+    """Counts the enqueues of _demo_job, as the fake task counted its own."""
+
+    @property
+    def calls(self) -> int:
+        return sum(1 for result in default_task_backend.results if result.task == _demo_job)
 
 
 def test_periodic_job_is_claimed_once_per_period(monkeypatch):
     fake = _FakeTask()
     monkeypatch.setattr(periodic, "_JOBS", {})
-    monkeypatch.setattr(periodic, "import_string", lambda path: fake)
-    periodic.register("demo", timedelta(seconds=30), "x.y")
+    default_task_backend.clear()
+    periodic.register("demo", timedelta(seconds=30), _demo_job)
     now = timezone.now()
     assert periodic.tick("a", now=now) == ["demo"]
     # A second worker ticking at the same moment, or a bit later, loses the claim.
@@ -70,6 +77,19 @@ def test_periodic_job_is_claimed_once_per_period(monkeypatch):
     assert periodic.tick("b", now=now + timedelta(seconds=31)) == ["demo"]
     assert fake.calls == 2
     assert PeriodicJob.objects.get(name="demo").last_worker_id == "b"
+
+
+def test_every_periodic_job_is_registered_by_its_task():
+    assert periodic._JOBS  # the apps registered theirs in ready()
+    for job in periodic._JOBS.values():
+        assert isinstance(job.task, Task), job.name
+
+
+def test_a_job_named_by_a_dotted_path_is_refused_at_registration(monkeypatch):
+    monkeypatch.setattr(periodic, "_JOBS", {})
+    with pytest.raises(TypeError, match="expected a django-tasks Task"):
+        periodic.register("typo", timedelta(minutes=1), "runs.tasks.sweep_runz")
+    assert periodic._JOBS == {}
 
 
 def test_db_worker_is_ours():

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 import respx
-from flora_payloads import API_KEY, BASE_URL
 
 from flora import Flora
+from tests.flora.flora_payloads import API_KEY, BASE_URL
 
 
 @pytest.fixture

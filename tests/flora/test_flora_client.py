@@ -9,10 +9,16 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from flora_payloads import API_KEY, BASE_URL, run_json, run_list_item_json, technique_json
 
 import flora
 from flora import Flora, FloraError, RunInput
+from tests.flora.flora_payloads import (
+    API_KEY,
+    BASE_URL,
+    run_json,
+    run_list_item_json,
+    technique_json,
+)
 
 
 def test_it_requires_an_api_key(monkeypatch: pytest.MonkeyPatch) -> None:

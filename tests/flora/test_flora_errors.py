@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 import respx
-from flora_payloads import API_KEY, run_json
 
 import flora
 from flora import (
@@ -25,6 +24,7 @@ from flora import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from tests.flora.flora_payloads import API_KEY, run_json
 
 NGINX_502 = """<html>
 <head><title>502 Bad Gateway</title></head>

@@ -6,7 +6,6 @@ import json
 import pydantic
 import pytest
 import respx
-from flora_payloads import run_list_item_json
 
 from flora import (
     Flora,
@@ -19,6 +18,7 @@ from flora import (
     to_datetime,
 )
 from flora.webhooks import WebhookEvent
+from tests.flora.flora_payloads import run_list_item_json
 
 # The seed's example response for GET /techniques/{id}, verbatim.
 SEED_TECHNIQUE = {

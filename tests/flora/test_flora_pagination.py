@@ -3,9 +3,9 @@ from __future__ import annotations
 import httpx
 import pytest
 import respx
-from flora_payloads import run_list_item_json, technique_json
 
 from flora import CursorPage, Flora
+from tests.flora.flora_payloads import run_list_item_json, technique_json
 
 
 def _techniques_page(ids: list[str], next_cursor: str | None, **meta: object) -> httpx.Response:

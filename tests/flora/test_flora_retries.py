@@ -8,7 +8,6 @@ import logging
 import httpx
 import pytest
 import respx
-from flora_payloads import API_KEY, run_json, technique_json
 
 import flora._base
 from flora import (
@@ -20,6 +19,7 @@ from flora import (
     InternalServerError,
     RateLimitError,
 )
+from tests.flora.flora_payloads import API_KEY, run_json, technique_json
 
 OK = httpx.Response(200, json=technique_json("t"))
 

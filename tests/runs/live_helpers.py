@@ -1,23 +1,19 @@
 """Helpers for the history / live status / worker / sync / webhook tests.
 
 Runs are real sandbox runs started with the team's own FLORA client (through the in-process
-sandbox of the `sandbox_http` fixture), so every refresh really asks "FLORA" over HTTP;
-`FlowCounter` counts those requests at the transport, i.e. what FLORA received.
+sandbox of the `flora`/`sandbox_http` fixtures), so every refresh really asks "FLORA" over
+HTTP; the `flora` fixture counts those requests at the transport, i.e. what FLORA received.
 """
 
 from __future__ import annotations
 
-import re
-import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from django.db import OperationalError, connection
 from django.utils import timezone
 
@@ -26,7 +22,6 @@ from runs.state import apply_remote
 from teams.services import flora_client
 
 TAROT = "tech_tarot-pull"
-RUN_DETAIL_PATH = re.compile(r"/techniques/[^/]+/runs/(?P<run_id>[^/?]+)$")
 
 
 def start_flora_run(team, *, question: str = "Will we ship?", technique: str = TAROT) -> Any:
@@ -80,48 +75,6 @@ def let_interval_pass(run: Run) -> None:
         refresh_claimed_until=timezone.now() - timedelta(milliseconds=1),
         next_refresh_at=timezone.now() - timedelta(milliseconds=1),
     )
-
-
-class FlowCounter:
-    """Counts the requests FLORA receives, by method and kind, across threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.counts: Counter[str] = Counter()
-
-    def __call__(self, request: httpx.Request) -> None:
-        path = request.url.path
-        if request.method == "GET" and RUN_DETAIL_PATH.search(path):
-            kind = "get_run"
-        elif request.method == "GET" and path.endswith("/technique-runs"):
-            kind = "list_runs"
-        elif request.method == "POST" and path.endswith("/runs"):
-            kind = "create_run"
-        else:
-            kind = f"{request.method} {path}"
-        with self._lock:
-            self.counts[kind] += 1
-
-    @property
-    def get_run(self) -> int:
-        return self.counts["get_run"]
-
-    @property
-    def list_runs(self) -> int:
-        return self.counts["list_runs"]
-
-    def reset(self) -> None:
-        with self._lock:
-            self.counts.clear()
-
-
-def count_flora_calls(client: httpx.Client) -> FlowCounter:
-    """Attach a FlowCounter to the sandbox_http client (FLORA's side of the wire)."""
-    counter = FlowCounter()
-    hooks = client.event_hooks
-    hooks["request"] = [*hooks.get("request", []), counter]
-    client.event_hooks = hooks
-    return counter
 
 
 def _wait_when_locked(execute: Callable, sql: str, params: Any, many: bool, context: Any) -> Any:

@@ -18,7 +18,7 @@ import pytest
 from django.utils import timezone
 
 from runs.keeping import keep_run_outputs
-from runs.models import Run, RunStatus
+from runs.models import Run, RunOutput, RunStatus
 from runs.state import apply_remote
 from sandbox.testing import FrozenClock, wsgi_transport
 from teams.services import flora_client
@@ -41,6 +41,21 @@ UGC = (
         {"id": "script", "type": "text", "value": "This lemonade changed my mornings."},
     ],
 )
+
+
+def pending_output(team, user, url: str, media_type: str = "imageUrl") -> RunOutput:
+    """A completed run with one media output waiting to be kept (no FLORA call needed)."""
+    run = Run.objects.create(
+        team=team,
+        created_by=user,
+        technique_id="tech_cctv-cam",
+        technique_name="CCTV Cam",
+        status=RunStatus.COMPLETED,
+        completed_at=timezone.now(),
+    )
+    return RunOutput.objects.create(
+        run=run, output_id="still", type=media_type, source_url=url, position=0
+    )
 
 
 @contextmanager

@@ -1,5 +1,5 @@
-"""Helpers for the catalog and submission tests (imported as a plain module, and as
-`tests.runs.submit_helpers` from tests/techniques/).
+"""Helpers for the catalog and submission tests (`tests.runs.submit_helpers`, also used by
+tests/techniques/ and the `upstream` fixture).
 
 `Upstream` stands where FLORA stands for the dashboard: the in-process sandbox behind a
 transport that records every request the dashboard sends, and can answer with a fault
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +22,10 @@ import httpx
 from sandbox.testing import wsgi_transport
 
 CREATE_PATH = re.compile(r"/techniques/[^/]+/runs$")
+RUN_DETAIL_PATH = re.compile(r"/techniques/[^/]+/runs/[^/?]+$")
+LIST_RUNS_PATH = re.compile(r"/technique-runs$")
+# A callback URL the sandbox accepts (the `_reachable_callback` fixture of tests/runs).
+CALLBACK = "http://127.0.0.1:8031/hooks/flora/test"
 
 
 @dataclass
@@ -41,6 +46,8 @@ class Upstream(httpx.BaseTransport):
         # Set to make create calls wait (after recording, before the sandbox sees them).
         self.hold_creates: threading.Event | None = None
         self.create_entered = threading.Event()
+        # The client teams.services hands out while this transport stands in for FLORA.
+        self.client: httpx.Client | None = None
 
     # -- counting ---------------------------------------------------------------------
 
@@ -52,6 +59,23 @@ class Upstream(httpx.BaseTransport):
     @property
     def creates(self) -> int:
         return self.calls("POST", CREATE_PATH)
+
+    @property
+    def get_run(self) -> int:
+        """GET /techniques/{technique_id}/runs/{run_id} requests."""
+        return self.calls("GET", RUN_DETAIL_PATH)
+
+    @property
+    def list_runs(self) -> int:
+        """GET /technique-runs requests."""
+        return self.calls("GET", LIST_RUNS_PATH)
+
+    @property
+    def counts(self) -> Counter[str]:
+        """Requests by kind: get_run, list_runs, create_run, or "METHOD path"."""
+        with self._lock:
+            requests = list(self.requests)
+        return Counter(_kind(r) for r in requests)
 
     def create_bodies(self) -> list[dict]:
         with self._lock:
@@ -164,6 +188,16 @@ class Upstream(httpx.BaseTransport):
         return self.sandbox.handle_request(request)
 
 
+def _kind(request: httpx.Request) -> str:
+    if _matches(request, "GET", RUN_DETAIL_PATH):
+        return "get_run"
+    if _matches(request, "GET", LIST_RUNS_PATH):
+        return "list_runs"
+    if _matches(request, "POST", CREATE_PATH):
+        return "create_run"
+    return f"{request.method} {request.url.path}"
+
+
 def _matches(
     request: httpx.Request, method: str | None, path: str | re.Pattern[str] | None
 ) -> bool:
@@ -181,6 +215,7 @@ def upstream_for_tests(monkeypatch) -> Iterator[Upstream]:
     with wsgi_transport() as sandbox:
         upstream = Upstream(sandbox)
         client = httpx.Client(transport=upstream, base_url="http://testserver")
+        upstream.client = client
         monkeypatch.setattr("teams.services.get_http_client", lambda: client)
         try:
             yield upstream

@@ -11,23 +11,18 @@ import pytest
 import respx
 from django.core.files.storage import default_storage
 from django.utils import timezone
-from results_helpers import CRITIQUE, TAROT, UGC, make_run, sandbox_downloads
 
 from florasite.lib import public_http
 from runs import keeping
-from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
-from sandbox.testing import FrozenClock
+from runs.models import OutputKeepStatus, Run, RunOutput
+from tests.runs.results_helpers import CRITIQUE, TAROT, UGC, make_run, sandbox_downloads
+from tests.runs.results_helpers import pending_output as _pending_output
 
 pytestmark = pytest.mark.django_db
 
 CDN = "https://cdn.flora-files.example"
 PUBLIC_IP = "93.184.216.34"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    return FrozenClock.install(monkeypatch)
 
 
 @pytest.fixture
@@ -44,21 +39,6 @@ def public_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
         public_http, "resolve_host", lambda host, port: answers.get(host, [PUBLIC_IP])
     )
     return answers
-
-
-def _pending_output(team, user, url: str, media_type: str = "imageUrl") -> RunOutput:
-    """A completed run with one media output waiting to be kept (no FLORA call needed)."""
-    run = Run.objects.create(
-        team=team,
-        created_by=user,
-        technique_id="tech_cctv-cam",
-        technique_name="CCTV Cam",
-        status=RunStatus.COMPLETED,
-        completed_at=timezone.now(),
-    )
-    return RunOutput.objects.create(
-        run=run, output_id="still", type=media_type, source_url=url, position=0
-    )
 
 
 def _keep(output: RunOutput) -> RunOutput:
@@ -542,7 +522,8 @@ def test_completing_a_run_schedules_keeping(
 ):
     """apply_remote enqueues keep_outputs on commit; the task keeps the media."""
     from django_tasks import default_task_backend
-    from results_helpers import finish_run, start_run
+
+    from tests.runs.results_helpers import finish_run, start_run
 
     default_task_backend.clear()
     run, client = start_run(team_a, bob, *TAROT)

@@ -22,22 +22,13 @@ from django.utils import timezone
 
 from florasite.lib import download, public_http
 from runs import keeping
-from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
-from tests.hostile import HostileFlora, drip, lying_length, overlong, steady
+from runs.models import OutputKeepStatus, RunOutput
+from tests.hostile import drip, lying_length, overlong, steady
+from tests.runs.results_helpers import pending_output as _pending
 
 pytestmark = pytest.mark.django_db
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
-
-
-@pytest.fixture
-def hostile(settings, monkeypatch):
-    with HostileFlora() as server:
-        settings.PUBLIC_BASE_URL = server.url
-        monkeypatch.setattr(public_http, "_client", None)  # a fresh real client for this server
-        yield server
-        if public_http._client is not None:
-            public_http._client.close()
 
 
 @pytest.fixture
@@ -46,20 +37,6 @@ def quick(monkeypatch):
     monkeypatch.setattr(download, "DOWNLOAD_DEADLINE", 2.0, raising=False)
     monkeypatch.setattr(download, "STALL_GRACE", 0.5, raising=False)
     monkeypatch.setattr(download, "MIN_RATE", 32 * 1024, raising=False)
-
-
-def _pending(team, user, url: str) -> RunOutput:
-    run = Run.objects.create(
-        team=team,
-        created_by=user,
-        technique_id="tech_cctv-cam",
-        technique_name="CCTV Cam",
-        status=RunStatus.COMPLETED,
-        completed_at=timezone.now(),
-    )
-    return RunOutput.objects.create(
-        run=run, output_id="still", type="imageUrl", source_url=url, position=0
-    )
 
 
 def _timed_keep(output: RunOutput) -> tuple[RunOutput, float]:

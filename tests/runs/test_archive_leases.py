@@ -25,25 +25,15 @@ from django.utils import timezone
 
 from florasite.lib import public_http
 from runs import keeping
-from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
-from tests.hostile import HostileFlora, drip, steady
+from runs.models import OutputKeepStatus, RunOutput
+from tests.hostile import drip, steady
+from tests.runs.results_helpers import pending_output as _pending
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
 CDN = "https://cdn.flora-files.example"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
-
-
-@pytest.fixture
-def hostile(settings, monkeypatch):
-    """The hostile server as FLORA's file host, reached by the real download client."""
-    with HostileFlora() as server:
-        settings.PUBLIC_BASE_URL = server.url
-        monkeypatch.setattr(public_http, "_client", None)
-        yield server
-        if public_http._client is not None:
-            public_http._client.close()
 
 
 @pytest.fixture
@@ -64,20 +54,6 @@ def saves(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(default_storage, "save", counted)
     return names
-
-
-def _pending(team, user, url: str) -> RunOutput:
-    run = Run.objects.create(
-        team=team,
-        created_by=user,
-        technique_id="tech_cctv-cam",
-        technique_name="CCTV Cam",
-        status=RunStatus.COMPLETED,
-        completed_at=timezone.now(),
-    )
-    return RunOutput.objects.create(
-        run=run, output_id="still", type="imageUrl", source_url=url, position=0
-    )
 
 
 def _keep_in_thread(pk: int, results: list[str]) -> threading.Thread:

@@ -8,17 +8,11 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from results_helpers import CRITIQUE, IMAGE_URL, TAROT, make_run, sandbox_downloads
 
 from runs.models import Run, RunOrigin, RunStatus
-from sandbox.testing import FrozenClock
+from tests.runs.results_helpers import CRITIQUE, IMAGE_URL, TAROT, make_run, sandbox_downloads
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    return FrozenClock.install(monkeypatch)
 
 
 @pytest.fixture

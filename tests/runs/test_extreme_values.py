@@ -14,7 +14,6 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
-import httpx
 import pytest
 import respx
 from django.utils import timezone
@@ -23,11 +22,11 @@ import flora
 from runs import sweep, sync
 from runs.models import Run, RunOutput, RunStatus
 from sandbox import catalog
+from tests.runs.conftest import FAKE_FLORA_ROOT
 from tests.runs.submit_helpers import read_form
 
 pytestmark = pytest.mark.django_db
 
-FLORA_ROOT = "http://flora.test/api/v1"
 TAROT = "tech_tarot-pull"
 NOW = int(time.time())
 HUGE_INT = 10**400  # JSON allows any number of digits; no float holds this
@@ -37,16 +36,12 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def fake_flora(monkeypatch, team_a, team_b):
-    """respx where FLORA stands, for both teams."""
-    for team in (team_a, team_b):
-        connection = team.connection
-        connection.base_url = FLORA_ROOT
-        connection.save()
-    with respx.mock(base_url=FLORA_ROOT, assert_all_called=False) as mock:
-        client = httpx.Client(transport=httpx.MockTransport(mock.handler))
-        monkeypatch.setattr("teams.services.get_http_client", lambda: client)
-        yield mock
+def fake_flora(fake_flora, team_b):
+    """respx where FLORA stands (tests/runs/conftest.py), for team B as well."""
+    connection = team_b.connection
+    connection.base_url = FAKE_FLORA_ROOT
+    connection.save()
+    return fake_flora
 
 
 def _answer(mock: respx.MockRouter, path: str, body: dict) -> None:

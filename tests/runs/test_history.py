@@ -12,9 +12,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from live_helpers import plain_run
 
 from runs.models import OutputKeepStatus, Run, RunOrigin, RunOutput, RunStatus
+from tests.runs.live_helpers import plain_run
 
 pytestmark = pytest.mark.django_db
 

@@ -15,18 +15,12 @@ from types import SimpleNamespace
 import pytest
 from django.db import connection
 from django.utils import timezone
-from live_helpers import dashboard_run, start_flora_run
 
 from runs import importer, keeping, reconcile, refresh, sweep, sync, tasks
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
-from sandbox.testing import FrozenClock
+from tests.runs.live_helpers import dashboard_run, start_flora_run
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch) -> FrozenClock:
-    return FrozenClock.install(monkeypatch)
 
 
 def _fail_in_the_database() -> None:

@@ -11,18 +11,12 @@ from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.utils import timezone
-from results_helpers import CRITIQUE, TAROT, UGC, make_run, sandbox_downloads
 
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
 from runs.views.run_page import outputs_context
-from sandbox.testing import FrozenClock
+from tests.runs.results_helpers import CRITIQUE, TAROT, UGC, make_run, sandbox_downloads
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    return FrozenClock.install(monkeypatch)
 
 
 @pytest.fixture

@@ -21,17 +21,10 @@ from sandbox.models import SandboxRun
 from teams.services import save_connection
 from tests.runs.submit_helpers import CREATE_PATH, read_form
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_reachable_callback")]
 
 DEMO = "sk_sandbox_demo"
 TAROT = "tech_tarot-pull"
-CALLBACK = "http://127.0.0.1:8031/hooks/flora/test"
-
-
-@pytest.fixture(autouse=True)
-def _reachable_callback(monkeypatch):
-    monkeypatch.setattr("runs.submit.callback_url_for", lambda team: CALLBACK)
-    monkeypatch.setattr("runs.reconcile.callback_url_for", lambda team: CALLBACK)
 
 
 def submit_lost(client, question: str = "Lost?") -> Run:

@@ -6,31 +6,17 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 
-import httpx
 import pytest
-import respx
 from django.utils import timezone
-from live_helpers import count_flora_calls, dashboard_run, let_interval_pass
 
 from flora import Run as RemoteRun
 from runs import refresh
 from runs.models import Run, RunOutput, RunStatus
-from sandbox.testing import FrozenClock
 from teams.models import ConnectionStatus
+from tests.runs.conftest import FAKE_FLORA_ROOT as FLORA_ROOT
+from tests.runs.live_helpers import dashboard_run, let_interval_pass
 
 pytestmark = pytest.mark.django_db
-
-FLORA_ROOT = "http://flora.test/api/v1"
-
-
-@pytest.fixture
-def clock(monkeypatch) -> FrozenClock:
-    return FrozenClock.install(monkeypatch)
-
-
-@pytest.fixture
-def flora(sandbox_http):
-    return count_flora_calls(sandbox_http)
 
 
 def test_the_first_caller_wins_the_claim_and_the_next_waits_an_interval(team_a, bob, flora):
@@ -166,15 +152,6 @@ def _running_run_on_fake_flora(team_a, bob) -> Run:
         status=RunStatus.RUNNING,
         progress=40,
     )
-
-
-@pytest.fixture
-def fake_flora(monkeypatch):
-    """respx in front of a FLORA that misbehaves in ways the sandbox cannot."""
-    with respx.mock(base_url=FLORA_ROOT, assert_all_called=False) as mock:
-        client = httpx.Client(transport=httpx.MockTransport(mock.handler))
-        monkeypatch.setattr("teams.services.get_http_client", lambda: client)
-        yield mock
 
 
 def test_a_flora_error_keeps_the_run_and_backs_off(team_a, bob, fake_flora, caplog):

@@ -10,22 +10,16 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
-from results_helpers import CRITIQUE, IMAGE_URL, make_run, sandbox_downloads
 
 from florasite.models import RateLimitCounter
 from runs import shares
 from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus, ShareLink
-from sandbox.testing import FrozenClock
 from teams.models import Membership, Role
+from tests.runs.results_helpers import CRITIQUE, IMAGE_URL, make_run, sandbox_downloads
 
 pytestmark = pytest.mark.django_db
 
 TOKEN_URL = re.compile(r'value="http://testserver/s/([A-Za-z0-9_-]+)"')
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    return FrozenClock.install(monkeypatch)
 
 
 @pytest.fixture

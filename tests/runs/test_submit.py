@@ -21,20 +21,12 @@ from sandbox.testing import FrozenClock
 from teams.models import ConnectionStatus, FloraConnection
 from teams.services import flora_client, save_connection
 from techniques.forms import intent_from_token
-from tests.runs.submit_helpers import CREATE_PATH, read_form
+from tests.runs.submit_helpers import CALLBACK, CREATE_PATH, read_form
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_reachable_callback")]
 
 DEMO = "sk_sandbox_demo"
 TAROT = "tech_tarot-pull"
-CALLBACK = "http://127.0.0.1:8031/hooks/flora/test"
-
-
-@pytest.fixture(autouse=True)
-def _reachable_callback(monkeypatch):
-    """A callback URL the sandbox accepts (test settings' http://testserver is refused)."""
-    monkeypatch.setattr("runs.submit.callback_url_for", lambda team: CALLBACK)
-    monkeypatch.setattr("runs.reconcile.callback_url_for", lambda team: CALLBACK)
 
 
 def page_form(client: Client, technique: str = TAROT, workspace: str = "ws_demo") -> dict:

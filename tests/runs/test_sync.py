@@ -9,24 +9,13 @@ import pytest
 import respx
 from django.utils import timezone
 from django_tasks import default_task_backend
-from live_helpers import count_flora_calls, dashboard_run, start_flora_run
 
 from runs import importer, sync, tasks
 from runs.models import Run, RunOrigin, RunOutput, RunStatus
-from sandbox.testing import FrozenClock
 from teams.models import ConnectionStatus
+from tests.runs.live_helpers import dashboard_run, start_flora_run
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch) -> FrozenClock:
-    return FrozenClock.install(monkeypatch)
-
-
-@pytest.fixture
-def flora(sandbox_http):
-    return count_flora_calls(sandbox_http)
 
 
 def test_it_imports_runs_started_outside_the_dashboard(team_a, flora, clock):

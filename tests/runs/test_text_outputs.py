@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import time
 
-import httpx
 import pytest
-import respx
 from django.utils import timezone
 
 from runs import shares
@@ -18,23 +16,11 @@ from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
 
 pytestmark = pytest.mark.django_db
 
-FLORA_ROOT = "http://flora.test/api/v1"
 TAROT = "tech_tarot-pull"
 NOW = int(time.time())
 HX = {"HX-Request": "true"}
 # About a megabyte of text, with a marker far past the preview.
 LONG_TEXT = ("All work and no play. " * 45_000) + "THE END"
-
-
-@pytest.fixture
-def fake_flora(monkeypatch, team_a):
-    connection = team_a.connection
-    connection.base_url = FLORA_ROOT
-    connection.save()
-    with respx.mock(base_url=FLORA_ROOT, assert_all_called=False) as mock:
-        client = httpx.Client(transport=httpx.MockTransport(mock.handler))
-        monkeypatch.setattr("teams.services.get_http_client", lambda: client)
-        yield mock
 
 
 def _completed_with(client, fake_flora, team, user, outputs: list[dict]) -> Run:

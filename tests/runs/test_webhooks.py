@@ -13,7 +13,6 @@ import respx
 from django.test import Client
 from django.utils import timezone
 from django_tasks import default_task_backend
-from live_helpers import count_flora_calls, dashboard_run, start_flora_run
 
 from flora.webhooks import sign
 from runs import refresh
@@ -22,20 +21,11 @@ from runs.models import Run, RunStatus, WebhookDelivery
 from sandbox import webhooks as sandbox_webhooks
 from sandbox.testing import FrozenClock
 from teams.services import flora_client
+from tests.runs.live_helpers import dashboard_run, start_flora_run
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "whsec_sandbox_demo"
-
-
-@pytest.fixture
-def clock(monkeypatch) -> FrozenClock:
-    return FrozenClock.install(monkeypatch)
-
-
-@pytest.fixture
-def flora(sandbox_http):
-    return count_flora_calls(sandbox_http)
 
 
 @pytest.fixture

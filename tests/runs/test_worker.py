@@ -9,30 +9,18 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 from django_tasks import default_task_backend
-from live_helpers import (
-    count_flora_calls,
+
+from florasite import periodic
+from runs import refresh, sweep, tasks
+from runs.models import Run, RunStatus
+from tests.runs.live_helpers import (
     dashboard_run,
     let_interval_pass,
     plain_run,
     queued_writers,
 )
 
-from florasite import periodic
-from runs import refresh, sweep, tasks
-from runs.models import Run, RunStatus
-from sandbox.testing import FrozenClock
-
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch) -> FrozenClock:
-    return FrozenClock.install(monkeypatch)
-
-
-@pytest.fixture
-def flora(sandbox_http):
-    return count_flora_calls(sandbox_http)
 
 
 def test_the_sweep_refreshes_overdue_runs_until_they_end(team_a, bob, flora, clock):

@@ -7,19 +7,13 @@ from collections.abc import Iterator
 import pytest
 from django.test import Client
 from django_tasks import default_task_backend
-from sandbox_helpers import SandboxClient
 
-from sandbox.testing import FrozenClock
+from tests.sandbox.sandbox_helpers import SandboxClient
 
 
 @pytest.fixture
 def api(client: Client, db: None) -> SandboxClient:
     return SandboxClient(client)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    return FrozenClock.install(monkeypatch)
 
 
 @pytest.fixture

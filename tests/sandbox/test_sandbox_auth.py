@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sandbox_helpers import BASE, DEMO
+
+from tests.sandbox.sandbox_helpers import BASE, DEMO
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,10 @@ import threading
 import pytest
 from django.db import connection
 from django.test import Client
-from sandbox_helpers import BASE, DEMO, OTHER, PALETTE_INPUTS
 
 from sandbox import stats
 from sandbox.models import SandboxRun
+from tests.sandbox.sandbox_helpers import BASE, DEMO, OTHER, PALETTE_INPUTS
 
 
 def test_a_repeated_header_key_is_a_duplicate(api):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from sandbox_helpers import DEMO
-
 import flora
 from sandbox import catalog, lifecycle
 from sandbox.models import SandboxRun
+from tests.sandbox.sandbox_helpers import DEMO
 
 
 def _poll(api, body, technique="tech_palette-pull"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox_helpers import DEMO, LIMITED
+from tests.sandbox.sandbox_helpers import DEMO, LIMITED
 
 
 def test_the_sixth_request_within_a_second_is_rate_limited(api, clock):

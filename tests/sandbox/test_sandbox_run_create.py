@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sandbox_helpers import BROKE, OTHER
 
 import flora
 from sandbox import stats
 from sandbox.models import SandboxRun
+from tests.sandbox.sandbox_helpers import BROKE, OTHER
 
 IMAGE = "https://cdn.example.com/photo.jpg"
 

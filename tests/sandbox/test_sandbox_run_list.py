@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sandbox_helpers import OTHER
 
 import flora
+from tests.sandbox.sandbox_helpers import OTHER
 
 IMAGE = "https://cdn.example.com/a.png"
 

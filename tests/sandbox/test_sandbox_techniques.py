@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sandbox_helpers import DEMO, OTHER
 
 import flora
+from tests.sandbox.sandbox_helpers import DEMO, OTHER
 
 # The seed's list example (FLORA API reference), copied here so that the sandbox's catalog is
 # checked against the contract rather than against itself.

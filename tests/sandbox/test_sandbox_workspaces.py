@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sandbox_helpers import BROKE, DEMO, OTHER
-
 import flora
+from tests.sandbox.sandbox_helpers import BROKE, DEMO, OTHER
 
 
 def test_it_lists_the_demo_keys_workspaces(api):
