@@ -46,7 +46,7 @@ from ._models import (
     Workspace,
     to_datetime,
 )
-from ._transport import DeadlineBackend, DeadlineTransport, deadline
+from ._transport import DeadlineBackend, DeadlineTransport, StreamWrapper, deadline
 from ._version import __version__
 from .pagination import CursorPage
 from .webhooks import WebhookEvent, WebhookEventData, WebhookVerificationError
@@ -81,6 +81,7 @@ __all__ = [
     "RunListItem",
     "RunOutput",
     "RunStatus",
+    "StreamWrapper",
     "Technique",
     "TechniqueIO",
     "TechniqueRef",

@@ -35,6 +35,7 @@ __all__ = [
     "DeadlineExceeded",
     "DeadlineTransport",
     "BodyTooLarge",
+    "StreamWrapper",
     "deadline",
     "read_limited",
     "remaining",
@@ -88,15 +89,24 @@ def _bounded(timeout: float | None, error: type[Exception]) -> float | None:
     return left if timeout is None else min(timeout, left)
 
 
-class _DeadlineStream(httpcore.NetworkStream):
+class StreamWrapper(httpcore.NetworkStream):
+    """A network stream that hands every operation to the stream it wraps.
+
+    Subclasses override what they change (a deadline here, a byte count elsewhere); a TLS
+    upgrade wraps the upgraded stream in the same class, through `wrap`.
+    """
+
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
 
+    def wrap(self, inner: httpcore.NetworkStream) -> httpcore.NetworkStream:
+        return type(self)(inner)
+
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+        return self._inner.read(max_bytes, timeout)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+        self._inner.write(buffer, timeout)
 
     def close(self) -> None:
         self._inner.close()
@@ -107,11 +117,27 @@ class _DeadlineStream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        bounded = _bounded(timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, bounded))
+        return self.wrap(self._inner.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
+
+
+class _DeadlineStream(StreamWrapper):
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return super().read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        super().write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return super().start_tls(ssl_context, server_hostname, bounded)
 
 
 class DeadlineBackend(httpcore.SyncBackend):

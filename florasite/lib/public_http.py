@@ -34,7 +34,7 @@ import httpcore
 import httpx
 from django.conf import settings
 
-from flora import DeadlineBackend, DeadlineTransport
+from flora import DeadlineBackend, DeadlineTransport, StreamWrapper
 from florasite.lib.net import host_address, is_public_ip
 
 __all__ = [
@@ -147,7 +147,7 @@ def check_url(url: str) -> None:
     public_addresses(host, port or 443)
 
 
-class _CountedStream(httpcore.NetworkStream):
+class _CountedStream(StreamWrapper):
     """A connection that counts the bytes it reads, and remembers the first ones.
 
     h11 stops reading a body at its Content-Length and drops whatever follows, so a server
@@ -157,7 +157,7 @@ class _CountedStream(httpcore.NetworkStream):
     """
 
     def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self.received = 0
         self.start = bytearray()
 
@@ -171,26 +171,12 @@ class _CountedStream(httpcore.NetworkStream):
         self._count(data)
         return data
 
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, timeout)
-
     def close(self) -> None:
         # Whatever the server already sent past the response is counted too (a read that
         # does not wait: nothing there, or the server closed, is the normal case).
         with contextlib.suppress(Exception):
             self._count(self._inner.read(CHUNK_SIZE, 0))
         self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        return _CountedStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
 
 
 def _head_length(data: bytes) -> int | None:
