@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from flora import DeadlineTransport, Flora, FloraError, Workspace
+from flora import DeadlineTransport, Flora, FloraError, RequestNotSent, Workspace
 from florasite.lib.flora_words import describe_error
 from teams import upstream
 from teams.models import (
@@ -196,6 +196,9 @@ def check_connection(
             client = client.with_options(deadline=deadline)
         # GET /workspaces: cheap, and the only endpoint that proves the key works.
         workspaces = client.workspaces.list()
+    except RequestNotSent:
+        # Refused here, before sending (the team's guard): FLORA said nothing about the key.
+        raise
     except (FloraError, SecretUnavailable) as exc:
         mark_failing(connection, exc)
         raise

@@ -241,3 +241,20 @@ def test_the_status_fragment_answers_within_its_deadline(hostile, hostile_team, 
     assert time.monotonic() - started < 7.0  # the fragment's own 5 s deadline, not minutes
     assert response.status_code == 200
     assert Run.objects.get(pk=run.pk).status == RunStatus.RUNNING
+
+
+def test_a_check_refused_by_the_teams_guard_does_not_mark_the_key_failing(
+    hostile, hostile_team, real_http
+):
+    from teams import upstream
+    from teams.models import ConnectionStatus, FloraConnection
+    from teams.services import check_connection
+
+    connection = FloraConnection.objects.get(team=hostile_team)
+    FloraConnection.objects.filter(pk=connection.pk).update(status=ConnectionStatus.OK)
+    upstream.guard_for(hostile_team.pk)._open_until = time.monotonic() + 30
+    with pytest.raises(RequestNotSent):
+        check_connection(connection, interactive=True)
+    # Nothing reached FLORA, so nothing is known about the key: the connection stays OK.
+    assert FloraConnection.objects.get(pk=connection.pk).status == ConnectionStatus.OK
+    assert hostile.hits == []
