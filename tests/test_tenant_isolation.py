@@ -87,7 +87,7 @@ TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
     lambda a: f"/runs/{a.extra['result_run'].code}/again",
     # Not here: URLs that name no object and act on the current team (/runs/, the CSV
     # export, POST /runs/sync): dave gets his own team's, see
-    # tests/runs/test_sync.py::test_the_button_syncs_only_the_members_team.
+    # tests/runs/test_sync_button.py::test_the_button_syncs_only_the_members_team.
 ]
 
 

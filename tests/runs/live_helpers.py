@@ -1,12 +1,16 @@
-"""Helpers for the history / live status / worker / sync / webhook tests.
+"""Helpers for the history / live status / worker / sync / webhook / extreme-value tests.
 
 Runs are real sandbox runs started with the team's own FLORA client (through the in-process
 sandbox of the `flora`/`sandbox_http` fixtures), so every refresh really asks "FLORA" over
 HTTP; the `flora` fixture counts those requests at the transport, i.e. what FLORA received.
+The extreme-value tests fake FLORA's answers with respx instead (`fake_flora`): `answer_run`
+and friends below.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,14 +18,17 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import respx
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from runs.models import Run, RunOrigin, RunStatus
+from runs.models import Run, RunOrigin, RunOutput, RunStatus
 from runs.state import apply_remote
 from teams.services import flora_client
 
 TAROT = "tech_tarot-pull"
+# An image output's URL at FLORA (history rows and their thumbnails).
+IMAGE = "https://cdn.flora.example/out/1.png"
 
 
 def start_flora_run(team, *, question: str = "Will we ship?", technique: str = TAROT) -> Any:
@@ -103,3 +110,71 @@ def queued_writers() -> Iterator[None]:
         return
     with connection.execute_wrapper(_wait_when_locked):
         yield
+
+
+def row_codes(response) -> list[str]:
+    """Run codes in table order."""
+    return re.findall(r'<tr id="run-([\w-]+)"', response.content.decode())
+
+
+# -- FLORA's answers faked with respx (tests/runs/test_extreme_values*.py) -----------------
+
+NOW = int(time.time())
+NAN = float("nan")
+HX = {"HX-Request": "true"}
+
+
+def answer(mock: respx.MockRouter, path: str, body: dict) -> None:
+    content = json.dumps(body).encode()  # NaN and Infinity as literals
+    mock.get(path).respond(
+        200, content=content, headers={"content-type": "application/json", "request-id": "req_x"}
+    )
+
+
+def answer_run(mock: respx.MockRouter, flora_id: str, **overrides) -> None:
+    body = {
+        "run_id": flora_id,
+        "status": "completed",
+        "progress": 100,
+        "created_at": NOW - 20,
+        "started_at": NOW - 10,
+        "completed_at": NOW,
+        "charged_cost": 0.06,
+        "outputs": [{"output_id": "reading", "type": "text", "url": "Patience."}],
+        **overrides,
+    }
+    answer(mock, f"/techniques/{TAROT}/runs/{flora_id}", body)
+
+
+def running_run(team, user, flora_id: str = "run_x") -> Run:
+    return Run.objects.create(
+        team=team,
+        created_by=user,
+        technique_id=TAROT,
+        technique_name="Tarot Pull",
+        flora_run_id=flora_id,
+        status=RunStatus.RUNNING,
+        progress=40,
+        submitted_at=timezone.now(),
+    )
+
+
+def pages_work(client, run: Run) -> Run:
+    """Every page that shows the run answers, and the row reads back as it now is."""
+    row = Run.objects.get(pk=run.pk)  # a decimal the column can't hold fails here on SQLite
+    list(RunOutput.objects.filter(run=row))
+    assert client.get("/runs/").status_code == 200
+    assert client.get(f"/runs/{row.code}/").status_code == 200
+    for fragment_url in (f"/runs/{row.code}/status", f"/runs/{row.code}/status/row"):
+        fragment = client.get(fragment_url, headers=HX)
+        assert fragment.status_code in (200, 286)
+    export = client.get("/runs/export.csv")
+    assert export.status_code == 200
+    assert row.code in b"".join(export.streaming_content).decode()
+    return row
+
+
+def refresh_via_the_status_fragment(client, run: Run) -> Run:
+    response = client.get(f"/runs/{run.code}/status", headers=HX)
+    assert response.status_code in (200, 286)
+    return pages_work(client, run)

@@ -17,8 +17,9 @@ import httpx
 import pytest
 from django.utils import timezone
 
+from runs import keeping, shares
 from runs.keeping import keep_run_outputs
-from runs.models import Run, RunOutput, RunStatus
+from runs.models import Run, RunOutput, RunStatus, ShareLink
 from runs.state import apply_remote
 from sandbox.testing import FrozenClock, wsgi_transport
 from teams.services import flora_client
@@ -41,6 +42,11 @@ UGC = (
         {"id": "script", "type": "text", "value": "This lemonade changed my mornings."},
     ],
 )
+
+# FLORA's file host as the keeping tests fake it (respx), and what its addresses resolve to.
+CDN = "https://cdn.flora-files.example"
+PUBLIC_IP = "93.184.216.34"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 
 
 def pending_output(team, user, url: str, media_type: str = "imageUrl") -> RunOutput:
@@ -103,3 +109,21 @@ def make_run(
 ) -> Run:
     run, client = start_run(team, user, technique_id, inputs)
     return finish_run(run, client, clock, keep=keep)
+
+
+def keep_and_reload(output: RunOutput) -> RunOutput:
+    """Keep one output now (runs.keeping.keep_output) and read it back."""
+    keeping.keep_output(output.pk)
+    output.refresh_from_db()
+    return output
+
+
+def share_link(run: Run, user, **kwargs) -> tuple[ShareLink, str]:
+    """A share link of the run, made by runs.shares: the link and its token."""
+    created = shares.create_share(
+        run,
+        created_by=user,
+        hide_inputs=kwargs.get("hide_inputs", False),
+        expires=kwargs.get("expires", "never"),
+    )
+    return created.link, created.token

@@ -15,11 +15,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from html import unescape
 from html.parser import HTMLParser
 
 import httpx
+from django.test import Client
 
+from sandbox import catalog as sandbox_catalog
 from sandbox.testing import wsgi_transport
+from techniques.forms import intent_from_token
 
 CREATE_PATH = re.compile(r"/techniques/[^/]+/runs$")
 RUN_DETAIL_PATH = re.compile(r"/techniques/[^/]+/runs/[^/?]+$")
@@ -268,3 +272,61 @@ def read_form(html: str, form_id: str = "run-form") -> dict[str, str]:
     reader.feed(html)
     assert reader.fields, f"no form #{form_id} in the page"
     return reader.fields
+
+
+# -- starting runs from the technique page (tests/runs/test_submit*.py) ---------------------
+
+DEMO = "sk_sandbox_demo"
+TAROT = "tech_tarot-pull"
+
+
+def page_form(client: Client, technique: str = TAROT, workspace: str = "ws_demo") -> dict:
+    response = client.get(f"/techniques/{technique}/?workspace={workspace}")
+    assert response.status_code == 200
+    return read_form(response.content.decode())
+
+
+def start(client: Client, technique: str = TAROT, values: dict | None = None, **extra):
+    data = page_form(client, technique, extra.pop("workspace", "ws_demo"))
+    data.update({f"in_{key}": value for key, value in (values or {}).items()})
+    data.update(extra)
+    return client.post(f"/techniques/{technique}/run", data), data
+
+
+def intent_of(team, data: dict, technique: str = TAROT) -> str:
+    intent = intent_from_token(team, technique, data["intent"])
+    assert intent
+    return intent
+
+
+def html_of(response) -> str:
+    return response.content.decode()
+
+
+# -- reading the catalog page (tests/techniques/test_techniques_list*.py) ------------------
+
+CATALOG_URL = "/techniques/"
+HX = {"HX-Request": "true"}
+TECHNIQUES_PATH = re.compile(r"/techniques$")
+
+
+def catalog_names(html: str) -> list[str]:
+    """The technique names on the cards, in page order."""
+    return [unescape(n) for n in re.findall(r"<h3>([^<]+)</h3>", html)]
+
+
+def catalog_next_url(html: str) -> str | None:
+    """The "Load more" link, or None on the last page."""
+    match = re.search(r'<a class="button" href="([^"]+)"\s+hx-get=', html)
+    return unescape(match.group(1)) if match else None
+
+
+def catalog_expected(workspace, *, takes: str = "", makes: str = "") -> list[str]:
+    """The names the sandbox's catalog shows in this workspace, filtered by input/output type."""
+    techniques = sandbox_catalog.visible([workspace])
+    return [
+        t.name
+        for t in techniques
+        if (not takes or takes in {io.type for io in t.inputs})
+        and (not makes or makes in {io.type for io in t.outputs})
+    ]

@@ -1,50 +1,29 @@
-"""Keeping outputs: copies into storage, and every download safety rule (runs.keeping)."""
+"""Keeping outputs (runs.keeping): copies from the sandbox, failures, retries and claims."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
 
-import httpcore
 import httpx
 import pytest
 import respx
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from florasite.lib import public_http
 from runs import keeping
 from runs.models import OutputKeepStatus, Run, RunOutput
-from tests.runs.results_helpers import CRITIQUE, TAROT, UGC, make_run, sandbox_downloads
+from tests.runs.results_helpers import CDN, CRITIQUE, PNG, TAROT, UGC, make_run, sandbox_downloads
+from tests.runs.results_helpers import keep_and_reload as _keep
 from tests.runs.results_helpers import pending_output as _pending_output
 
 pytestmark = pytest.mark.django_db
-
-CDN = "https://cdn.flora-files.example"
-PUBLIC_IP = "93.184.216.34"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 
 
 @pytest.fixture
 def downloads(monkeypatch: pytest.MonkeyPatch):
     with sandbox_downloads(monkeypatch) as client:
         yield client
-
-
-@pytest.fixture
-def public_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
-    """Resolve every host to a public address unless the test says otherwise."""
-    answers: dict[str, list[str]] = {}
-    monkeypatch.setattr(
-        public_http, "resolve_host", lambda host, port: answers.get(host, [PUBLIC_IP])
-    )
-    return answers
-
-
-def _keep(output: RunOutput) -> RunOutput:
-    keeping.keep_output(output.pk)
-    output.refresh_from_db()
-    return output
 
 
 # --- Copies from the sandbox ------------------------------------------------------------------
@@ -108,289 +87,6 @@ def test_kept_copies_outlive_flora(team_a, bob, bob_client, sandbox_http, clock,
         response = bob_client.get(f"/runs/{run.code}/outputs/{image.position}")
         assert response.status_code == 200
         assert b"".join(response.streaming_content) == kept_bytes
-
-
-# --- Refusals: addresses --------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "address",
-    [
-        "10.0.0.7",
-        "172.16.3.4",
-        "192.168.1.1",
-        "127.0.0.1",
-        "169.254.169.254",
-        "0.0.0.0",
-        "100.64.0.1",
-        "224.0.0.1",
-        "::1",
-        "fe80::1",
-        "fc00::1",
-        "::ffff:10.0.0.1",
-        "64:ff9b::a00:1",
-    ],
-)
-def test_it_refuses_hosts_that_resolve_to_internal_addresses(team_a, bob, public_dns, address):
-    public_dns["files.internal.example"] = [address]
-    output = _pending_output(team_a, bob, "https://files.internal.example/still.png")
-    with respx.mock(assert_all_called=False) as mock:
-        route = mock.get(url__startswith="https://files.internal.example/")
-        output = _keep(output)
-    assert not route.called
-    assert output.keep_status == OutputKeepStatus.FAILED
-    assert "private or reserved" in output.last_error
-
-
-def test_a_host_with_one_internal_address_among_public_ones_is_refused(team_a, bob, public_dns):
-    public_dns["mixed.example"] = [PUBLIC_IP, "10.1.2.3"]
-    output = _keep(_pending_output(team_a, bob, "https://mixed.example/a.png"))
-    assert output.keep_status == OutputKeepStatus.FAILED
-
-
-@pytest.mark.parametrize(
-    ("url", "message"),
-    [
-        ("https://169.254.169.254/latest/meta-data", "private or reserved"),
-        ("https://[::1]/x.png", "private or reserved"),
-        ("http://cdn.flora-files.example/x.png", "Only https"),
-        ("ftp://cdn.flora-files.example/x.png", "not a web address"),
-        ("https://user:secret@cdn.flora-files.example/x.png", "credentials"),
-        ("https:///nohost.png", "not a web address"),
-        ("https://cdn.flora-files.example:99999/x.png", "malformed"),
-    ],
-)
-def test_it_refuses_unsafe_urls_without_fetching(team_a, bob, public_dns, url, message):
-    output = _pending_output(team_a, bob, url)
-    with respx.mock(assert_all_called=False) as mock:
-        route = mock.route()
-        output = _keep(output)
-    assert not route.called
-    assert output.keep_status == OutputKeepStatus.FAILED
-    assert message in output.last_error
-    assert "secret" not in output.last_error
-
-
-@pytest.mark.parametrize(
-    "host",
-    [
-        "127.1",
-        "0177.0.0.1",
-        "0x7f.0.0.1",
-        "0x7f000001",
-        "2130706433",
-        "127.0.0.1.",
-        "10.0.0.1.",
-        "012.0.0.1",
-        "169.254.169.254.",
-        "localhost",
-        "localhost.",
-        "LOCALHOST",
-        "files.localhost",
-        "[::ffff:127.0.0.1]",
-        "[::ffff:7f00:1]",
-        "[0:0:0:0:0:0:0:1]",
-    ],
-)
-def test_internal_hosts_are_refused_in_every_spelling(public_dns, host):
-    """Whatever a DNS server would answer for them (here: a public address)."""
-    with pytest.raises(public_http.DownloadRefused, match="private or reserved"):
-        public_http.check_url(f"https://{host}/still.png")
-
-
-def test_plain_http_is_allowed_only_for_the_sandbox_origin(settings):
-    settings.FLORA_SANDBOX_ENABLED = True
-    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8033"
-    public_http.check_url("http://127.0.0.1:8033/sandbox/media/run_x/still.png")  # no error
-    with pytest.raises(public_http.DownloadRefused):
-        public_http.check_url("http://127.0.0.1:8034/sandbox/media/run_x/still.png")
-    settings.FLORA_SANDBOX_ENABLED = False
-    with pytest.raises(public_http.DownloadRefused):
-        public_http.check_url("http://127.0.0.1:8033/sandbox/media/run_x/still.png")
-
-
-def test_the_connection_goes_to_the_checked_address(monkeypatch):
-    """DNS rebinding: the backend resolves, checks, and connects to that very address."""
-    answers = iter([[PUBLIC_IP], ["127.0.0.1"]])
-    monkeypatch.setattr(public_http, "resolve_host", lambda host, port: next(answers))
-    connected: list[tuple[str, int]] = []
-
-    def fake_connect(self, host, port, *args, **kwargs):
-        connected.append((host, port))
-        raise httpcore.ConnectError("no network in tests")
-
-    monkeypatch.setattr(httpcore.SyncBackend, "connect_tcp", fake_connect)
-    backend = public_http._PublicOnlyBackend()
-    with pytest.raises(httpcore.ConnectError):
-        backend.connect_tcp("rebind.example", 443)
-    assert connected == [(PUBLIC_IP, 443)]
-    # The second answer (rebound to loopback) is refused before any connection.
-    with pytest.raises(public_http.DownloadRefused):
-        backend.connect_tcp("rebind.example", 443)
-    assert connected == [(PUBLIC_IP, 443)]
-
-
-def test_a_rebound_host_is_refused_by_the_real_client(team_a, bob, monkeypatch):
-    """The URL check sees a public address, the connection attempt sees loopback: refused."""
-    answers = iter([[PUBLIC_IP], ["127.0.0.1"]])
-    monkeypatch.setattr(public_http, "resolve_host", lambda host, port: next(answers))
-    monkeypatch.setattr(public_http, "_client", None)
-    output = _keep(_pending_output(team_a, bob, "https://rebind.example/still.png"))
-    assert output.keep_status == OutputKeepStatus.FAILED
-    assert "private or reserved" in output.last_error
-
-
-def test_an_unknown_host_is_retried(team_a, bob, monkeypatch):
-    def fail(host, port):
-        raise OSError("Name or service not known")
-
-    monkeypatch.setattr(public_http, "resolve_host", fail)
-    output = _keep(_pending_output(team_a, bob, "https://gone.example/still.png"))
-    assert output.keep_status == OutputKeepStatus.PENDING
-    assert "could not be found" in output.last_error
-
-
-# --- Refusals: redirects, sizes, types ------------------------------------------------------
-
-
-def test_redirects_are_followed_and_each_hop_checked(team_a, bob, public_dns):
-    output = _pending_output(team_a, bob, f"{CDN}/signed/still.png?sig=abc")
-    with respx.mock(assert_all_called=True) as mock:
-        mock.get(f"{CDN}/signed/still.png?sig=abc").respond(
-            302, headers={"Location": "https://storage.example/still.png"}
-        )
-        mock.get("https://storage.example/still.png").respond(
-            200, content=PNG, headers={"Content-Type": "image/png"}
-        )
-        output = _keep(output)
-    assert output.keep_status == OutputKeepStatus.KEPT
-    assert output.sha256 == hashlib.sha256(PNG).hexdigest()
-
-
-def test_a_redirect_to_an_internal_host_is_refused(team_a, bob, public_dns):
-    public_dns["metadata.internal"] = ["169.254.169.254"]
-    output = _pending_output(team_a, bob, f"{CDN}/still.png")
-    with respx.mock(assert_all_called=False) as mock:
-        mock.get(f"{CDN}/still.png").respond(
-            301, headers={"Location": "https://metadata.internal/latest"}
-        )
-        internal = mock.get(url__startswith="https://metadata.internal/")
-        output = _keep(output)
-    assert not internal.called
-    assert output.keep_status == OutputKeepStatus.FAILED
-
-
-def test_a_redirect_to_plain_http_is_refused(team_a, bob, public_dns):
-    output = _pending_output(team_a, bob, f"{CDN}/still.png")
-    with respx.mock() as mock:
-        mock.get(f"{CDN}/still.png").respond(302, headers={"Location": "http://cdn.example/x"})
-        output = _keep(output)
-    assert output.keep_status == OutputKeepStatus.FAILED
-    assert "Only https" in output.last_error
-
-
-def test_endless_redirects_are_given_up(team_a, bob, public_dns):
-    output = _pending_output(team_a, bob, f"{CDN}/loop.png")
-    with respx.mock() as mock:
-        mock.get(f"{CDN}/loop.png").respond(302, headers={"Location": f"{CDN}/loop.png"})
-        output = _keep(output)
-    assert output.keep_status == OutputKeepStatus.PENDING
-    assert "redirected more than" in output.last_error
-
-
-def test_a_declared_size_over_the_limit_is_refused_before_reading(
-    team_a, bob, public_dns, settings
-):
-    settings.FLORASITE_OUTPUT_MAX_BYTES = 100
-    output = _pending_output(team_a, bob, f"{CDN}/big.png")
-    with respx.mock() as mock:
-        mock.get(f"{CDN}/big.png").respond(
-            200, content=PNG, headers={"Content-Type": "image/png", "Content-Length": "208"}
-        )
-        output = _keep(output)
-    assert output.keep_status == OutputKeepStatus.FAILED
-    assert "larger than the 100" in output.last_error
-    assert not output.file
-
-
-def test_bytes_are_counted_when_no_size_is_declared(team_a, bob, public_dns, settings):
-    settings.FLORASITE_OUTPUT_MAX_BYTES = 1000
-
-    class Endless(httpx.SyncByteStream):
-        def __iter__(self):
-            for _ in range(50):
-                yield b"\x00" * 100
-
-    output = _pending_output(team_a, bob, f"{CDN}/endless.png")
-    with respx.mock() as mock:
-        mock.get(f"{CDN}/endless.png").respond(
-            200, stream=Endless(), headers={"Content-Type": "image/png"}
-        )
-        output = _keep(output)
-    assert output.keep_status == OutputKeepStatus.FAILED
-    assert "larger than" in output.last_error
-
-
-def test_a_file_shorter_than_declared_is_retried(team_a, bob, public_dns):
-    output = _pending_output(team_a, bob, f"{CDN}/short.png")
-    with respx.mock() as mock:
-        mock.get(f"{CDN}/short.png").respond(
-            200, content=PNG, headers={"Content-Type": "image/png", "Content-Length": "9999"}
-        )
-        output = _keep(output)
-    assert output.keep_status == OutputKeepStatus.PENDING
-    assert "incomplete" in output.last_error
-
-
-@pytest.mark.parametrize(
-    ("media_type", "content_type"),
-    [
-        ("imageUrl", "text/html"),
-        ("imageUrl", "image/svg+xml"),
-        ("imageUrl", "video/mp4"),
-        ("videoUrl", "image/png"),
-        ("audioUrl", "application/pdf"),
-        ("documentUrl", "text/html; charset=utf-8"),
-        ("documentUrl", "application/x-msdownload"),
-    ],
-)
-def test_content_types_must_match_the_output_type(
-    team_a, bob, public_dns, media_type, content_type
-):
-    output = _pending_output(team_a, bob, f"{CDN}/file", media_type)
-    with respx.mock() as mock:
-        mock.get(f"{CDN}/file").respond(
-            200, content=b"x" * 10, headers={"Content-Type": content_type}
-        )
-        output = _keep(output)
-    assert output.keep_status == OutputKeepStatus.FAILED
-    assert "not kept" in output.last_error
-
-
-def test_an_octet_stream_is_judged_by_its_file_name(team_a, bob, public_dns):
-    output = _pending_output(team_a, bob, f"{CDN}/still.jpg")
-    with respx.mock() as mock:
-        mock.get(f"{CDN}/still.jpg").respond(
-            200,
-            content=b"\xff\xd8\xff" + b"0" * 50,
-            headers={"Content-Type": "application/octet-stream"},
-        )
-        output = _keep(output)
-    assert output.keep_status == OutputKeepStatus.KEPT
-    assert output.content_type == "image/jpeg"
-    assert output.file.name.endswith(".jpg")
-
-
-def test_text_documents_keep_their_charset(team_a, bob, public_dns):
-    output = _pending_output(team_a, bob, f"{CDN}/notes.txt", "documentUrl")
-    with respx.mock() as mock:
-        mock.get(f"{CDN}/notes.txt").respond(
-            200,
-            content="Grüße".encode("latin-1"),
-            headers={"Content-Type": "text/plain; charset=ISO-8859-1"},
-        )
-        output = _keep(output)
-    assert output.content_type == "text/plain; charset=iso-8859-1"
 
 
 # --- Failures, retries and claims -----------------------------------------------------------
@@ -532,18 +228,3 @@ def test_completing_a_run_schedules_keeping(
     enqueued = [r.task.name for r in default_task_backend.results]
     assert "keep_outputs" in enqueued
     assert run.outputs.get(type="imageUrl").keep_status == OutputKeepStatus.PENDING
-
-
-@pytest.mark.parametrize(
-    ("address", "public"),
-    [
-        ("93.184.216.34", True),
-        ("2606:4700::1111", True),
-        ("10.0.0.1", False),
-        ("::ffff:127.0.0.1", False),
-        ("fe80::1%eth0", False),
-        ("not-an-ip", False),
-    ],
-)
-def test_is_public_address(address, public):
-    assert public_http.is_public_address(address) is public

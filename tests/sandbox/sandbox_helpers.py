@@ -13,6 +13,7 @@ OTHER = "sk_sandbox_other"
 BROKE = "sk_sandbox_broke"
 LIMITED = "sk_sandbox_limited"
 
+IMAGE = "https://cdn.example.com/photo.jpg"
 PALETTE_INPUTS = [{"id": "image", "type": "imageUrl", "value": "https://cdn.example.com/a.png"}]
 
 
@@ -51,3 +52,11 @@ class SandboxClient:
         payload = {"inputs": PALETTE_INPUTS if inputs is None else inputs, "mode": "async"}
         payload.update(body)
         return self.post(f"/techniques/{technique}/runs", payload, key=key, headers=headers)
+
+
+def validation_fields(response) -> dict[str, str]:
+    """The field messages of a 400 input_validation_error, by field."""
+    assert response.status_code == 400, response.json()
+    error = response.json()["error"]
+    assert error["code"] == "input_validation_error"
+    return {item["field"]: item["message"] for item in error["fields"]}
