@@ -327,8 +327,13 @@ def retry_due_outputs(now: datetime | None = None) -> int:
 
 
 def reset_failed_outputs(runs: QuerySet[Run]) -> int:
-    """Give outputs that could not be kept a fresh set of attempts (admin action)."""
-    count = RunOutput.objects.filter(run__in=runs, keep_status=OutputKeepStatus.FAILED).update(
+    """Give outputs that could not be kept a fresh set of attempts (admin action).
+
+    Text outputs are left alone: they are refused for their size, which another attempt
+    cannot change (and they have no URL to fetch again).
+    """
+    failed = RunOutput.objects.filter(run__in=runs, keep_status=OutputKeepStatus.FAILED)
+    count = failed.exclude(type="text").update(
         keep_status=OutputKeepStatus.PENDING, attempts=0, next_attempt_at=None, last_error=""
     )
     return count

@@ -228,3 +228,17 @@ def test_completing_a_run_schedules_keeping(
     enqueued = [r.task.name for r in default_task_backend.results]
     assert "keep_outputs" in enqueued
     assert run.outputs.get(type="imageUrl").keep_status == OutputKeepStatus.PENDING
+
+
+def test_the_admin_reset_leaves_a_text_refused_for_its_size_alone(team_a, bob):
+    # Another attempt cannot shrink it, and a text output has no URL to fetch again.
+    output = _pending_output(team_a, bob, "", media_type="text")
+    RunOutput.objects.filter(pk=output.pk).update(
+        keep_status=OutputKeepStatus.FAILED, last_error="The text is larger than the limit."
+    )
+    assert keeping.reset_failed_outputs(Run.objects.filter(pk=output.run_id)) == 0
+    output.refresh_from_db()
+    assert (output.keep_status, output.last_error) == (
+        OutputKeepStatus.FAILED,
+        "The text is larger than the limit.",
+    )
