@@ -102,8 +102,8 @@ class TeamGuard:
                     self._open_until = time.monotonic() + BREAKER_SECONDS
                     self._timeouts = 0
             raise
-        except httpx.HTTPError:
-            raise
+        # Any other failure (a refused connection, a body over the limit) neither counts
+        # towards the breaker nor closes it; an answer in time, whatever its status, closes it.
         else:
             with self._lock:
                 self._timeouts = 0
