@@ -4,6 +4,8 @@
 
 1. The Run rows are written first (status ``submitting``), unique per team and intent key:
    a double click, a resubmitted form or a retried request finds them and goes no further.
+   The key is techniques.forms.intent_key_for(token, technique, workspace, inputs), so the
+   same rendered form posted with other inputs (Back, edit, Run) is a new intent.
 2. FLORA is called once per row with the row's intent key as its idempotency key, from the
    request thread, with no retries (nobody waits through a backoff).
 3. The answer is recorded: ``apply_remote`` for a started run; ``failed_to_start`` with the

@@ -6,7 +6,9 @@ One field per input, in schema order (techniques/fields.py); several values of a
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import math
 import secrets
 from decimal import Decimal
@@ -27,6 +29,7 @@ __all__ = [
     "MAX_RUNS_PER_SUBMISSION",
     "RunForm",
     "intent_from_token",
+    "intent_key_for",
     "new_intent_token",
 ]
 
@@ -60,6 +63,36 @@ def intent_from_token(team: Team, technique_id: str, token: str) -> str | None:
         return None
 
 
+def intent_key_for(
+    token_key: str, technique_id: str, workspace_id: str, plan: list[list[dict[str, str]]]
+) -> str:
+    """The intent of one press of the button: what was asked, on which rendering of the form.
+
+    intent = sha256(token key, technique, workspace, canonical inputs). The token key (the
+    random value inside the signed per-render token) makes every rendering of the form a
+    fresh intent; the inputs make "Back, edit, Run" a new one too. The same form posted
+    again with the same inputs (a double click, a retry, the back button) hashes to the
+    same key, so it lands on the runs it already started and FLORA sees the same
+    idempotency key; posted with different inputs it is a different request, with its own
+    key. The inputs are the cleaned plan (values stripped, lines split), so whitespace a
+    browser adds does not make a new intent; the run count confirmation is not part of it.
+    64 hex digits: batch rows add ":<position>" and still fit Run.intent_key.
+    """
+    canonical = json.dumps(
+        {
+            "v": 1,
+            "token": token_key,
+            "technique": technique_id,
+            "workspace": workspace_id,
+            "runs": plan,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 # -- the form -----------------------------------------------------------------------------
 
 
@@ -88,6 +121,11 @@ class RunForm(forms.Form):
         super().__init__(data, initial=initial)
         self.technique = technique
         self.team = team
+        # The workspace the runs start in (the view resolves the posted one).
+        self.workspace_id = workspace_id
+        # The raw key inside the signed token, then the intent derived from it and the
+        # cleaned inputs (intent_key_for): only set on a valid form.
+        self.token_key: str | None = None
         self.intent_key: str | None = None
         self.plan: list[list[dict[str, str]]] = []
         for io in technique.inputs:
@@ -171,7 +209,7 @@ class RunForm(forms.Form):
                 "press the button again.",
                 code="bad_intent",
             )
-        self.intent_key = intent
+        self.token_key = intent
         return token
 
     def clean(self) -> dict[str, Any]:
@@ -199,4 +237,11 @@ class RunForm(forms.Form):
                 *[[(io, value) for value in values] for io, values in given]
             )
         ]
+        if self.token_key is not None:
+            self.intent_key = intent_key_for(
+                self.token_key,
+                self.technique.technique_id,
+                self.workspace_id,
+                self.plan,
+            )
         return cleaned

@@ -23,7 +23,7 @@ from teams.access import require_membership, require_role
 from teams.models import Role, SecretUnavailable
 from teams.services import NoConnection, get_connection
 from techniques import services
-from techniques.forms import RunForm, intent_from_token
+from techniques.forms import RunForm
 from techniques.pages import (
     not_connected_page,
     technique_gone_page,
@@ -89,11 +89,6 @@ def start_run(request: HttpRequest, technique_id: str) -> HttpResponse:
         )
     technique = result.technique
 
-    # A double click, a resubmitted form or the back button: the intent's runs exist.
-    intent = intent_from_token(team, technique.technique_id, request.POST.get("intent", ""))
-    if intent is not None and (runs := existing_runs(team, intent)):
-        return _to_runs(request, runs, already_submitted=True)
-
     page = {
         "membership": membership,
         "connection": connection,
@@ -105,6 +100,11 @@ def start_run(request: HttpRequest, technique_id: str) -> HttpResponse:
         if form.has_error("intent"):
             form.renew_intent()
         return technique_page(request, form=form, **page)
+    # A double click, a resubmitted form or the back button with the same inputs: the
+    # intent's runs exist. Back, edit, Run is a new intent (techniques.forms.intent_key_for).
+    assert form.intent_key is not None
+    if runs := existing_runs(team, form.intent_key):
+        return _to_runs(request, runs, already_submitted=True)
     if form.needs_confirmation:
         form.confirm_runs()
         return technique_page(request, form=form, confirming=True, **page)
@@ -116,7 +116,6 @@ def start_run(request: HttpRequest, technique_id: str) -> HttpResponse:
         return technique_page(
             request, form=form, refusal_message=problem.message, status=503, **page
         )
-    assert form.intent_key is not None
     outcome = submit(
         client=client,
         connection=connection,

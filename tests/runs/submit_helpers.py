@@ -294,9 +294,17 @@ def start(client: Client, technique: str = TAROT, values: dict | None = None, **
 
 
 def intent_of(team, data: dict, technique: str = TAROT) -> str:
-    intent = intent_from_token(team, technique, data["intent"])
-    assert intent
-    return intent
+    """The intent key this posted form starts its runs under: its token and its inputs
+    (techniques.forms.intent_key_for). The technique comes from the catalog cache the
+    page filled, so FLORA sees no extra request."""
+    from techniques.forms import RunForm
+    from techniques.services import get_technique
+
+    found = get_technique(team, technique).technique
+    form = RunForm(data, technique=found, team=team, workspace_id=data.get("workspace", ""))
+    assert form.is_valid(), form.errors
+    assert form.intent_key and intent_from_token(team, technique, data["intent"])
+    return form.intent_key
 
 
 def html_of(response) -> str:

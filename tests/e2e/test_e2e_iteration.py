@@ -1,0 +1,44 @@
+"""The iteration loop in a real browser: Back, edit, Run; the keyboard; the run's tab title."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+TAROT = "tech_tarot-pull"
+
+
+def tarot_questions(site) -> list[str]:  # noqa: ANN001 - Site
+    """The questions of Demo Studio's Tarot Pull runs, oldest first."""
+    out = site.shell(
+        "import json; from runs.models import Run; "
+        "print(json.dumps([r.inputs[0]['value'] for r in Run.objects.filter("
+        f"team__slug='demo-studio', technique_id='{TAROT}').order_by('created_at', 'id')]))"
+    )
+    return json.loads(out)
+
+
+def test_back_edit_run_starts_the_edited_run(page: Page, site, console, log_in) -> None:
+    console.attach(page)
+    log_in(page, "demo")
+    before = tarot_questions(site)
+    page.goto(f"{site.url}/techniques/{TAROT}/")
+    question = page.get_by_label("Question")
+    question.fill("alpha e2e")
+    page.locator("[data-run-button]").click()
+    page.wait_for_url(re.compile(r"/runs/[^/]+/$"))
+    alpha_url = page.url
+
+    page.go_back()
+    question = page.get_by_label("Question")
+    question.fill("beta e2e")
+    page.locator("[data-run-button]").click()
+    page.wait_for_url(lambda url: re.search(r"/runs/[^/]+/$", url) and url != alpha_url)
+    expect(page.get_by_text("This form was already submitted")).to_have_count(0)
+    assert tarot_questions(site) == [*before, "alpha e2e", "beta e2e"]
+    assert console.problems == []
