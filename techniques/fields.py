@@ -89,6 +89,8 @@ class TechniqueInputField(forms.Field):
         self.multiple = io.allow_multiple and self.supported
         self.media = io.type in MEDIA_URL_TYPES
         self.guidance = guidance_for(io)
+        # The longest text FLORA is sent (per line for allow_multiple); None for links.
+        self.max_chars = MAX_TEXT if io.type == "text" and self.supported else None
         # Requiredness is checked in clean() so the message can name the input.
         super().__init__(
             required=False,
@@ -112,8 +114,9 @@ class TechniqueInputField(forms.Field):
         if io.type == "imageUrl":
             attrs["data-preview"] = "image"
         if io.type == "text":
-            if not self.multiple:
-                attrs["maxlength"] = MAX_TEXT
+            # No maxlength: the browser would cut a long paste without a word. The limit is
+            # stated beside the field, counted by run-form.js, and enforced in _problem().
+            attrs["data-max-chars"] = MAX_TEXT
             return forms.Textarea(attrs={**attrs, "rows": 4 if self.multiple else 3})
         attrs.update(autocomplete="off", spellcheck="false", inputmode="url")
         if self.multiple:
@@ -125,7 +128,9 @@ class TechniqueInputField(forms.Field):
         return widget_class(attrs=attrs)
 
     def to_python(self, value: Any) -> list[str]:
-        text = value.strip() if isinstance(value, str) else ""
+        # Browsers send line breaks as \r\n: FLORA gets \n, and the length it checks is the
+        # one the page's counter shows.
+        text = value.replace("\r\n", "\n").strip() if isinstance(value, str) else ""
         if not text:
             return []
         if self.multiple:
@@ -154,8 +159,13 @@ class TechniqueInputField(forms.Field):
 
     def _problem(self, value: str) -> str | None:
         if self.io.type == "text":
-            if len(value) > MAX_TEXT:
-                return f"At most {MAX_TEXT} characters (this has {len(value)})."
+            length = len(value)
+            if length > MAX_TEXT:
+                over = length - MAX_TEXT
+                return (
+                    f"At most {MAX_TEXT} characters (this has {length}): shorten it by "
+                    f"{over}. Nothing was cut and nothing was started."
+                )
             return None
         if self.io.accepts_element and ELEMENT_ID.match(value):
             return None

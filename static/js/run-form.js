@@ -1,7 +1,8 @@
 // The run form's enhancements (the form works without them):
 // - an image preview under each image URL field, once an https:// link is entered;
 // - a live total on the button when several runs would start ("Run 3 times for $0.66"),
-//   and the hidden `confirmed_runs` set to that count, so the server knows what was seen.
+//   and the hidden `confirmed_runs` set to that count, so the server knows what was seen;
+// - a character counter under text inputs (the server enforces the limit);
 // CSP-safe: no inline code or styles, elements built with DOM APIs.
 (function () {
   "use strict";
@@ -104,6 +105,25 @@
   });
   form.querySelectorAll("[data-multiple='true']").forEach(function (field) {
     field.addEventListener("input", updateTotal);
+  });
+
+  // A character counter under each single text input: the limit is stated in the page and
+  // enforced by the server (nothing is cut); this only says how close the text is to it.
+  form.querySelectorAll("[data-max-chars]").forEach(function (field) {
+    var note = form.querySelector("[data-counter-for='" + field.id + "']");
+    var limit = parseInt(field.getAttribute("data-max-chars"), 10);
+    if (!note || !limit || field.getAttribute("data-multiple") === "true") return;
+    function updateCount() {
+      // Code points, and a line break as one, as the server counts them.
+      var length = Array.from(field.value).length;
+      var over = length - limit;
+      note.textContent = over > 0
+        ? length + " / " + limit + " characters: " + over + " over the limit, shorten it to run."
+        : length + " / " + limit + " characters.";
+      note.classList.toggle("over-limit", over > 0);
+    }
+    field.addEventListener("input", updateCount);
+    updateCount();
   });
   updateTotal();
 

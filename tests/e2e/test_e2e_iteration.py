@@ -42,3 +42,20 @@ def test_back_edit_run_starts_the_edited_run(page: Page, site, console, log_in) 
     expect(page.get_by_text("This form was already submitted")).to_have_count(0)
     assert tarot_questions(site) == [*before, "alpha e2e", "beta e2e"]
     assert console.problems == []
+
+
+def test_a_long_prompt_is_counted_and_kept_whole(page: Page, site, console, log_in) -> None:
+    console.attach(page)
+    log_in(page, "demo")
+    page.goto(f"{site.url}/techniques/{TAROT}/")
+    counter = page.locator("[data-counter-for='id_in_question']")
+    expect(counter).to_have_text("0 / 4000 characters.")
+    question = page.get_by_label("Question")
+    question.fill("x" * 4010)
+    expect(counter).to_have_text("4010 / 4000 characters: 10 over the limit, shorten it to run.")
+    expect(counter).to_have_class(re.compile(r"\bover-limit\b"))
+    assert len(question.input_value()) == 4010  # nothing cut by the browser
+    page.locator("[data-run-button]").click()
+    expect(page.get_by_text("shorten it by 10. Nothing was cut")).to_be_visible()
+    assert len(page.get_by_label("Question").input_value()) == 4010
+    assert console.problems == []

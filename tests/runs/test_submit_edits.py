@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from runs.models import Run
-from tests.runs.submit_helpers import TAROT, page_form
+from tests.runs.submit_helpers import TAROT, page_form, read_form
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_reachable_callback")]
 
@@ -60,3 +60,36 @@ def test_back_to_the_first_inputs_lands_on_the_first_run(bob_client, upstream):
     first = Run.objects.order_by("created_at", "id").first()
     assert again["Location"] == f"/runs/{first.code}/"
     assert upstream.creates == 2
+
+
+# -- long prompts: a stated limit, never a silent cut ---------------------------------------
+
+
+def test_the_page_states_the_text_limit_and_lets_the_browser_keep_long_text(bob_client, upstream):
+    html = bob_client.get(f"/techniques/{TAROT}/?workspace=ws_demo").content.decode()
+    assert "Up to 4000 characters." in html
+    assert 'data-max-chars="4000"' in html
+    assert "maxlength" not in html.split('id="run-form"', 1)[1]  # no silent truncation
+
+
+def test_a_too_long_prompt_is_refused_in_words_and_kept_whole(bob_client, upstream):
+    data = page_form(bob_client)
+    long_text = "x" * 4100
+    response = _post(bob_client, data, long_text)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert (
+        "At most 4000 characters (this has 4100): shorten it by 100. Nothing was cut and "
+        "nothing was started."
+    ) in html
+    assert read_form(html)["in_question"] == long_text
+    assert upstream.creates == 0 and Run.objects.count() == 0
+
+
+def test_a_line_break_counts_as_one_character_as_the_counter_shows(bob_client, upstream):
+    # The browser sends \r\n; FLORA gets \n, within its limit.
+    data = page_form(bob_client)
+    response = _post(bob_client, data, "x" * 3000 + "\r\n" + "y" * 999)
+    assert response.status_code == 302 and Run.objects.count() == 1
+    assert upstream.create_bodies()[0]["inputs"][0]["value"] == "x" * 3000 + "\n" + "y" * 999
