@@ -15,6 +15,8 @@
   var priceText = form.getAttribute("data-price") || "";
   // Prices in ten-thousandths of a dollar, so totals are exact; null when FLORA gave none.
   var unit = priceText ? Math.round(parseFloat(priceText) * 10000) || 0 : null;
+  // On the sandbox nothing is charged: the price is said to be a simulated one.
+  var simulated = form.getAttribute("data-simulated") === "true" ? " (simulated price)" : "";
 
   function usd(tenThousandths) {
     var cents = tenThousandths / 100;
@@ -52,9 +54,10 @@
     if (unit === null) {
       button.textContent = count === 1 ? "Run" : "Run " + count + " times";
     } else if (count === 1) {
-      button.textContent = unit ? "Run for " + usd(unit) : "Run for free";
+      button.textContent = unit ? "Run for " + usd(unit) + simulated : "Run for free";
     } else {
-      button.textContent = "Run " + count + " times " + (unit ? "for " + usd(unit * count) : "(free)");
+      button.textContent = "Run " + count + " times " +
+        (unit ? "for " + usd(unit * count) + simulated : "(free)");
     }
   }
 
