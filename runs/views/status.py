@@ -43,7 +43,8 @@ def run_status(request: HttpRequest, code: str) -> HttpResponse:
         return run_status_row(request, code)
     run = get_run_for_member(request, code, with_creator=False)
     run = _refreshed(request, run)
-    ctx = {"run": run, "status_oob_outputs": run.is_terminal}
+    # The tab title rides along, so it changes when the run does (templates/runs/_title.html).
+    ctx = {"run": run, "status_oob_outputs": run.is_terminal, "status_title": True}
     if run.is_terminal:
         # The page was rendered while the run was in flight: its side column is out of date.
         ctx |= outputs_context(run, require_membership(request), aside_stale=True)

@@ -3,6 +3,7 @@
 // - a live total on the button when several runs would start ("Run 3 times for $0.66"),
 //   and the hidden `confirmed_runs` set to that count, so the server knows what was seen;
 // - a character counter under text inputs (the server enforces the limit);
+// - Ctrl/Cmd+Enter submits the form;
 // CSP-safe: no inline code or styles, elements built with DOM APIs.
 (function () {
   "use strict";
@@ -129,6 +130,19 @@
     updateCount();
   });
   updateTotal();
+
+  // Ctrl+Enter (Cmd+Enter on a Mac) in any field presses the Run button: requestSubmit runs
+  // the browser's checks and the submit handler below, as a click would.
+  form.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.isComposing) return;
+    event.preventDefault();
+    if (button && !button.disabled) form.requestSubmit(button);
+  });
+  var hint = form.querySelector("[data-shortcut-hint]");
+  if (hint && button && !button.disabled) {
+    hint.textContent = /Mac|iPhone|iPad/.test(navigator.platform || "") ? "⌘+Enter runs it" : "Ctrl+Enter runs it";
+    hint.hidden = false;
+  }
 
   // One press starts a run: a second press while the first is on its way does nothing
   // (the server would also land it on the same run, thanks to the intent key).

@@ -59,3 +59,30 @@ def test_a_long_prompt_is_counted_and_kept_whole(page: Page, site, console, log_
     expect(page.get_by_text("shorten it by 10. Nothing was cut")).to_be_visible()
     assert len(page.get_by_label("Question").input_value()) == 4010
     assert console.problems == []
+
+
+def test_ctrl_enter_runs_and_the_tab_title_follows_the_run(
+    page: Page, site, console, log_in
+) -> None:
+    console.attach(page)
+    log_in(page, "demo")
+    before = tarot_questions(site)
+    page.goto(f"{site.url}/techniques/{TAROT}/")
+    expect(page.locator("[data-shortcut-hint]")).to_have_text("Ctrl+Enter runs it")
+    question = page.get_by_label("Question")
+    # "[slow]": the sandbox takes ~8 s, so the title is seen before the run ends.
+    question.fill("keyboard [slow]")
+    question.press("Control+Enter")
+    page.wait_for_url(re.compile(r"/runs/[^/]+/$"))
+    assert tarot_questions(site) == [*before, "keyboard [slow]"]
+
+    page.evaluate("window.__e2eDocument = 'same'")
+    title = re.compile(
+        r"^(Submitting|Pending|Running|Checking) · Tarot Pull · run \S+ · florasite$"
+    )
+    expect(page).to_have_title(title)
+    expect(page).to_have_title(
+        re.compile(r"^Completed · Tarot Pull · run \S+ · florasite$"), timeout=45_000
+    )
+    assert page.evaluate("window.__e2eDocument === 'same'"), "the page reloaded"
+    assert console.problems == []
