@@ -121,6 +121,56 @@ def test_a_new_key_is_stored_encrypted_audited_and_checked(
     assert "sk_sandbox_other" not in caplog.text
 
 
+def test_a_key_flora_rejects_is_not_saved_and_says_why(admin_client, read_form, upstream, team_a):
+    before = FloraConnection.objects.get(team=team_a)
+    audit_rows = SecretChange.objects.count()
+    response = _post_change(admin_client, read_form, team_a, **{"connection-0-api_key": NEW_KEY})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "FLORA refused this key: HTTP 401 unauthorized" in html
+    assert "It was not saved; the current key is kept." in html
+    assert NEW_KEY not in html
+    assert "changed successfully" not in html
+    assert not any("changed successfully" in m for m in _messages(response))
+    after = FloraConnection.objects.get(team=team_a)
+    assert after.api_key_encrypted == before.api_key_encrypted
+    assert after.decrypt_api_key() == "sk_sandbox_demo"
+    assert (after.status, after.last_error) == (before.status, before.last_error)
+    assert SecretChange.objects.count() == audit_rows
+    # Only the candidate was tried: the working key was not marked failing by it.
+    assert upstream.calls("GET", "/workspaces") == 1
+
+
+def test_a_key_is_not_saved_when_flora_cannot_be_asked(admin_client, read_form, upstream, team_a):
+    upstream.drop(path="/workspaces")
+    before = FloraConnection.objects.get(team=team_a)
+    response = _post_change(
+        admin_client, read_form, team_a, **{"connection-0-api_key": "sk_sandbox_other"}
+    )
+    html = response.content.decode()
+    assert "FLORA could not be asked whether this key works" in html
+    assert "changed successfully" not in html
+    after = FloraConnection.objects.get(team=team_a)
+    assert after.api_key_encrypted == before.api_key_encrypted
+
+
+def test_a_new_team_with_a_rejected_key_is_not_created(admin_client, read_form, sandbox_http):
+    data = read_form(admin_client.get("/admin/teams/team/add/").content.decode(), "team_form")
+    data.update(
+        {
+            "name": ["Northwind"],
+            "slug": ["northwind"],
+            "connection-0-base_url": ["http://testserver/sandbox/api/v1"],
+            "connection-0-api_key": ["sk_sandbox_nope"],
+            "_save": ["Save"],
+        }
+    )
+    response = admin_client.post("/admin/teams/team/add/", data)
+    assert response.status_code == 200
+    assert "FLORA refused this key" in response.content.decode()
+    assert not Team.objects.filter(slug="northwind").exists()
+
+
 def test_secret_can_be_removed(admin_client, read_form, sandbox_http, team_a):
     _post_change(admin_client, read_form, team_a, **{"connection-0-clear_webhook_secret": "on"})
     assert not FloraConnection.objects.get(team=team_a).has_webhook_secret
