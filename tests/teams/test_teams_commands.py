@@ -64,7 +64,7 @@ def test_create_team_prints_the_slug_and_stores_the_key_encrypted(run_cli, key_f
     assert KEY not in connection.api_key_encrypted
     assert connection.workspace_ids == ["ws_north", "ws_wind"]
     assert connection.default_workspace_id == "ws_north"
-    assert connection.api_key_hint == "sk_live_...h5Jk"
+    assert connection.api_key_hint == "sk_live_…h5Jk"
     changes = list(SecretChange.objects.order_by("secret").values_list("secret", "actor_label"))
     assert changes == [("api_key", "command-line"), ("webhook_secret", "command-line")]
     assert KEY not in result.out + result.err
