@@ -10,6 +10,7 @@ with Flora(api_key=...) as client:
 from __future__ import annotations
 
 from . import webhooks
+from ._base import mask_key
 from ._client import Flora
 from ._errors import (
     APIConnectionError,
@@ -91,6 +92,7 @@ __all__ = [
     "WebhookVerificationError",
     "Workspace",
     "__version__",
+    "mask_key",
     "deadline",
     "to_datetime",
     "webhooks",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -64,12 +65,28 @@ def path_segment(value: str) -> str:
     return quote(value, safe="")
 
 
+# The kind of secret ("sk_live_", "sk_sandbox_", "whsec_"): FLORA's documented prefixes,
+# safe to show. Anything else is treated as secret from the first character.
+_KIND_PREFIX = re.compile(r"^(?:sk|whsec)_(?:[a-z]{1,8}_)?")
+# Below this length a key shows nothing: no FLORA key is that short, and any character
+# shown would be a large share of it.
+_MIN_MASKED_LENGTH = 12
+
+
 def mask_key(api_key: str) -> str:
-    """A hint at which key is in use, safe to show: 'sk_live_…abcd'."""
-    if len(api_key) < 24:
+    """A hint at which key or secret is set, safe to show and log: 'sk_live_…abcd'.
+
+    The kind prefix and the last four characters, as payment dashboards show keys, so two
+    keys of one kind can be told apart. Never more: a short key (under 12 characters) shows
+    only '…'. The sandbox's public keys come out whole ('sk_sandbox_…demo'): their secret
+    part is four letters, and they are published in its README.
+    """
+    if len(api_key) < _MIN_MASKED_LENGTH:
         return "…"
-    prefix = api_key[: api_key.rfind("_", 0, 8) + 1]
-    return f"{prefix}…{api_key[-4:]}"
+    match = _KIND_PREFIX.match(api_key)
+    prefix = match.group(0) if match else ""
+    rest = api_key[len(prefix) :]
+    return f"{prefix}…{rest[-4:]}" if len(rest) >= 4 else f"{prefix}…"
 
 
 Gate = Callable[[], AbstractContextManager[object]]

@@ -36,6 +36,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from florasite.lib import ratelimit
 from florasite.lib.net import client_ip
+from teams.demo import credentials_hint
 
 WINDOW = timedelta(minutes=15)
 # Set on the request by the backend when it refuses: seconds until the caller may try again.
@@ -128,6 +129,10 @@ class AdminLoginForm(_LockoutMessage, AdminAuthenticationForm):
 class ThrottledLoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # Only a sandbox demo (make run) names the file: its logins are nowhere else.
+        return {**super().get_context_data(**kwargs), "demo_credentials": credentials_hint()}
 
     def form_invalid(self, form: Any) -> HttpResponse:
         response = super().form_invalid(form)

@@ -14,16 +14,20 @@ from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+import florasite
 from florasite.env import env_bool, env_float, env_int, env_list, env_secret, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FLORASITE_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
+# `manage.py <command> --help` needs the settings but no secret (see florasite.HELP_ONLY): the
+# web server, the worker and every command that does something still refuse without them.
+_SECRETS_REQUIRED = not DEBUG and not florasite.HELP_ONLY
 
 SECRET_KEY = env_secret("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
+    if _SECRETS_REQUIRED:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set SECRET_KEY or SECRET_KEY_FILE "
             "(`make run` generates one in var/secret_key)."
@@ -57,7 +61,7 @@ for _position, _key in enumerate(FLORASITE_ENCRYPTION_KEYS, start=1):
             f"FLORASITE_ENCRYPTION_KEYS: key #{_position} is not a valid Fernet key "
             "(32 url-safe base64-encoded bytes)."
         ) from None
-if not FLORASITE_ENCRYPTION_KEYS and not DEBUG:
+if not FLORASITE_ENCRYPTION_KEYS and _SECRETS_REQUIRED:
     raise ImproperlyConfigured(
         "FLORASITE_ENCRYPTION_KEYS is not set. Set it (or FLORASITE_ENCRYPTION_KEYS_FILE) to a "
         "comma-separated list of Fernet keys, newest first (`make run` generates one in var/)."

@@ -8,12 +8,12 @@ which is what lets `manage.py rotate_encryption_keys` retire an old key.
 
 from __future__ import annotations
 
-import re
-
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.views.decorators.debug import sensitive_variables
+
+from flora import mask_key
 
 SETTING = "FLORASITE_ENCRYPTION_KEYS"
 
@@ -82,19 +82,10 @@ def reencrypt(token: str) -> str:
         raise DecryptionFailed(f"no key in {SETTING} opens it") from None
 
 
-# "sk_live_", "sk_sandbox_", "whsec_": the kind of secret, safe to show.
-_PREFIX = re.compile(r"^[A-Za-z]{1,12}_(?:[A-Za-z]{1,12}_)?")
-# Show the last four characters only when at least this many stay hidden: a short demo
-# key such as "sk_sandbox_demo" would otherwise be shown whole.
-_MIN_HIDDEN = 12
-
-
 @sensitive_variables("secret")
 def secret_hint(secret: str) -> str:
-    """A hint at which secret is set, safe to display and log: "sk_live_...abcd"."""
-    match = _PREFIX.match(secret)
-    prefix = match.group(0) if match else ""
-    rest = secret[len(prefix) :]
-    if len(rest) - 4 >= _MIN_HIDDEN:
-        return f"{prefix}...{rest[-4:]}"
-    return f"{prefix}..."
+    """A hint at which secret is set, safe to display and log: "sk_live_…abcd".
+
+    The same hint as the flora client shows (flora.mask_key): kind and last four.
+    """
+    return mask_key(secret)

@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
 
+from teams import services
 from teams.models import FloraConnection, SecretKind, validate_secret, validate_workspace_ids
 
 _SPLIT = re.compile(r"[\s,]+")
@@ -122,12 +123,22 @@ class FloraConnectionForm(forms.ModelForm):
             raise ValidationError("Choose at least one workspace.")
         return ids
 
+    @sensitive_variables("cleaned", "api_key")
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if not self.instance.has_api_key and not cleaned.get("api_key"):
             self.add_error("api_key", "Enter the team's FLORA API key.")
         if cleaned.get("webhook_secret") and cleaned.get("clear_webhook_secret"):
             self.add_error("clear_webhook_secret", "Either type a new secret or remove it.")
+        api_key = cleaned.get("api_key")
+        if api_key and not self.errors:
+            # Tried before it replaces the working key: a key FLORA refuses would lock every
+            # member out at once (GET /workspaces, nothing recorded).
+            base_url = cleaned.get("base_url") or self.instance.base_url
+            try:
+                services.try_key(api_key, base_url=base_url, team_id=self.instance.team_id)
+            except ValidationError as exc:
+                self.add_error("api_key", exc)
         return cleaned
 
     @sensitive_variables("api_key", "webhook_secret")

@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING
 import httpx
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from flora import DeadlineTransport, Flora, FloraError, RequestNotSent, Workspace
+from flora import APIStatusError, DeadlineTransport, Flora, FloraError, RequestNotSent, Workspace
 from florasite.lib.flora_words import describe_error
 from teams import upstream
 from teams.models import (
@@ -51,6 +52,7 @@ __all__ = [
     "mark_failing",
     "record_secret_change",
     "save_connection",
+    "try_key",
 ]
 
 logger = logging.getLogger(__name__)
@@ -60,6 +62,8 @@ FLORA_TIMEOUT = 30.0
 FLORA_MAX_RETRIES = 2
 # A whole call, retries included, in the worker (FLORA_PAGE_DEADLINE while a person waits).
 WORKER_DEADLINE = 45.0
+# Trying a new key before it is saved: an admin or a shell waits on it.
+KEY_CHECK_DEADLINE = 10.0
 
 _http_client: httpx.Client | None = None
 _http_client_lock = threading.Lock()
@@ -216,6 +220,42 @@ def check_connection(
         "FLORA connection of team %s OK: %d workspace(s)", connection.team.slug, len(workspaces)
     )
     return workspaces
+
+
+@sensitive_variables("api_key")
+def try_key(api_key: str, *, base_url: str, team_id: int | None = None) -> list[Workspace]:
+    """Ask FLORA whether a key works before it replaces the one a team relies on.
+
+    GET /workspaces, as check_connection does, but with the candidate key and nothing
+    recorded: one attempt within KEY_CHECK_DEADLINE, through the team's bulkhead when the
+    team exists. Returns the workspaces the key can see. Raises ValidationError, in words for
+    the api_key field, when FLORA refuses the key or cannot be asked: an unproven key is not
+    saved either, since the current one may still work (offline setups skip the check:
+    `set_api_key --no-check`).
+    """
+    gate = upstream.guard_for(team_id).page_call if team_id is not None else None
+    try:
+        client = Flora(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=FLORA_TIMEOUT,
+            max_retries=0,
+            deadline=min(KEY_CHECK_DEADLINE, settings.FLORA_PAGE_DEADLINE),
+            gate=gate,
+            http_client=get_http_client(),
+        )
+        return client.workspaces.list()
+    except APIStatusError as exc:
+        request_id = exc.request_id or "none"
+        raise ValidationError(
+            f"FLORA refused this key: {describe_error(exc)} (request id {request_id}). "
+            "It was not saved; the current key is kept."
+        ) from None
+    except FloraError as exc:
+        raise ValidationError(
+            f"FLORA could not be asked whether this key works: {describe_error(exc)} It was "
+            "not saved; the current key is kept. Try again in a moment."
+        ) from None
 
 
 def record_secret_change(

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +150,26 @@ def test_without_a_configured_proxy_forwarded_addresses_are_ignored(client, sett
         HTTP_X_FORWARDED_FOR="203.0.113.5",
     )
     assert response.status_code == 429
+
+
+def test_login_page_of_the_sandbox_demo_says_where_the_logins_are(client, settings, tmp_path):
+    settings.FLORA_SANDBOX_ENABLED = True
+    settings.BASE_DIR = tmp_path
+    settings.VAR_DIR = tmp_path / "var"
+    call_command("setup_demo", stdout=io.StringIO())
+    html = client.get("/accounts/login/").content.decode()
+    assert "<code>var/demo-credentials.txt</code>" in html
+    password = (tmp_path / "var" / "demo-credentials.txt").read_text().split()[-1]
+    assert password not in html
+
+
+def test_login_page_names_no_file_without_the_demo(client, settings, tmp_path):
+    settings.VAR_DIR = tmp_path / "var"
+    settings.FLORA_SANDBOX_ENABLED = True
+    # The sandbox is on but setup_demo never ran: no file to point at.
+    assert "demo-credentials" not in client.get("/accounts/login/").content.decode()
+    # A file left behind on a site whose sandbox is off is not mentioned either.
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "demo-credentials.txt").write_text("demo pw\n")
+    settings.FLORA_SANDBOX_ENABLED = False
+    assert "demo-credentials" not in client.get("/accounts/login/").content.decode()

@@ -71,8 +71,8 @@ def test_object_pages_render_without_the_key(admin_client, alice, team_a):
 
 def test_change_page_shows_hints_and_write_only_inputs(admin_client, team_a):
     html = admin_client.get(_change_url(team_a)).content.decode()
-    assert "Current key: sk_sandbox_... (write-only)" in html
-    assert "Current secret: whsec_sandbox_... (write-only)" in html
+    assert "Current key: sk_sandbox_…demo (write-only)" in html
+    assert "Current secret: whsec_sandbox_…demo (write-only)" in html
     for name in ("connection-0-api_key", "connection-0-webhook_secret"):
         tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
         assert 'type="password"' in tag and "value=" not in tag
@@ -109,7 +109,7 @@ def test_a_new_key_is_stored_encrypted_audited_and_checked(
     change = SecretChange.objects.latest("id")
     assert (change.secret, change.hint, change.actor, change.team) == (
         "api_key",
-        "sk_sandbox_...",
+        "sk_sandbox_…ther",
         admin_user,
         team_a,
     )
@@ -119,6 +119,56 @@ def test_a_new_key_is_stored_encrypted_audited_and_checked(
     assert any("Other Customer (ws_other)" in m for m in messages), messages
     assert any("cannot see the team's workspace(s) ws_demo, ws_brand" in m for m in messages)
     assert "sk_sandbox_other" not in caplog.text
+
+
+def test_a_key_flora_rejects_is_not_saved_and_says_why(admin_client, read_form, upstream, team_a):
+    before = FloraConnection.objects.get(team=team_a)
+    audit_rows = SecretChange.objects.count()
+    response = _post_change(admin_client, read_form, team_a, **{"connection-0-api_key": NEW_KEY})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "FLORA refused this key: HTTP 401 unauthorized" in html
+    assert "It was not saved; the current key is kept." in html
+    assert NEW_KEY not in html
+    assert "changed successfully" not in html
+    assert not any("changed successfully" in m for m in _messages(response))
+    after = FloraConnection.objects.get(team=team_a)
+    assert after.api_key_encrypted == before.api_key_encrypted
+    assert after.decrypt_api_key() == "sk_sandbox_demo"
+    assert (after.status, after.last_error) == (before.status, before.last_error)
+    assert SecretChange.objects.count() == audit_rows
+    # Only the candidate was tried: the working key was not marked failing by it.
+    assert upstream.calls("GET", "/workspaces") == 1
+
+
+def test_a_key_is_not_saved_when_flora_cannot_be_asked(admin_client, read_form, upstream, team_a):
+    upstream.drop(path="/workspaces")
+    before = FloraConnection.objects.get(team=team_a)
+    response = _post_change(
+        admin_client, read_form, team_a, **{"connection-0-api_key": "sk_sandbox_other"}
+    )
+    html = response.content.decode()
+    assert "FLORA could not be asked whether this key works" in html
+    assert "changed successfully" not in html
+    after = FloraConnection.objects.get(team=team_a)
+    assert after.api_key_encrypted == before.api_key_encrypted
+
+
+def test_a_new_team_with_a_rejected_key_is_not_created(admin_client, read_form, sandbox_http):
+    data = read_form(admin_client.get("/admin/teams/team/add/").content.decode(), "team_form")
+    data.update(
+        {
+            "name": ["Northwind"],
+            "slug": ["northwind"],
+            "connection-0-base_url": ["http://testserver/sandbox/api/v1"],
+            "connection-0-api_key": ["sk_sandbox_nope"],
+            "_save": ["Save"],
+        }
+    )
+    response = admin_client.post("/admin/teams/team/add/", data)
+    assert response.status_code == 200
+    assert "FLORA refused this key" in response.content.decode()
+    assert not Team.objects.filter(slug="northwind").exists()
 
 
 def test_secret_can_be_removed(admin_client, read_form, sandbox_http, team_a):
@@ -270,7 +320,7 @@ def test_audit_trail_is_read_only(admin_client, team_a):
         f"/admin/teams/secretchange/{change.pk}/change/", {"hint": "forged"}
     )
     assert response.status_code == 403
-    assert SecretChange.objects.get(pk=change.pk).hint == "sk_sandbox_..."
+    assert SecretChange.objects.get(pk=change.pk).hint == "sk_sandbox_…demo"
     assert admin_client.post(f"/admin/teams/secretchange/{change.pk}/delete/").status_code == 403
 
 

@@ -64,7 +64,7 @@ def test_create_team_prints_the_slug_and_stores_the_key_encrypted(run_cli, key_f
     assert KEY not in connection.api_key_encrypted
     assert connection.workspace_ids == ["ws_north", "ws_wind"]
     assert connection.default_workspace_id == "ws_north"
-    assert connection.api_key_hint == "sk_live_...h5Jk"
+    assert connection.api_key_hint == "sk_live_…h5Jk"
     changes = list(SecretChange.objects.order_by("secret").values_list("secret", "actor_label"))
     assert changes == [("api_key", "command-line"), ("webhook_secret", "command-line")]
     assert KEY not in result.out + result.err
@@ -131,27 +131,65 @@ def test_secrets_are_not_accepted_on_the_command_line(run_cli):
 # --- set_api_key ------------------------------------------------------------------------
 
 
-def test_set_api_key_replaces_the_key_and_audits(run_cli, team_a, key_file):
-    result = run_cli("set_api_key", "--team", "acme", "--api-key-file", key_file)
+def test_set_api_key_tries_the_key_replaces_it_and_audits(run_cli, team_a, upstream, tmp_path):
+    path = tmp_path / "api_key"
+    path.write_text("sk_sandbox_other\n")
+    result = run_cli("set_api_key", "--team", "acme", "--api-key-file", str(path))
     assert result.code == 0, result.err
-    assert "sk_live_...h5Jk" in result.out and KEY not in result.out
+    assert "FLORA accepted it" in result.out and "sk_sandbox_other" not in result.out
+    assert upstream.calls("GET", "/workspaces") == 1
     connection = FloraConnection.objects.get(team=team_a)
-    assert connection.decrypt_api_key() == KEY
-    assert connection.status == "unchecked"
+    assert connection.decrypt_api_key() == "sk_sandbox_other"
     change = SecretChange.objects.latest("id")
-    assert (change.team, change.secret, change.hint, change.actor_label, change.actor) == (
+    assert (change.team, change.secret, change.actor_label, change.actor) == (
         team_a,
         "api_key",
-        "sk_live_...h5Jk",
         "command-line",
         None,
     )
 
 
-def test_set_api_key_from_stdin(run_cli, team_a):
-    result = run_cli("set_api_key", "--team", "acme", "--api-key-file", "-", stdin=KEY)
+def test_set_api_key_refuses_a_key_flora_rejects(run_cli, team_a, key_file, upstream):
+    before = _state()
+    result = run_cli("set_api_key", "--team", "acme", "--api-key-file", key_file)
+    assert result.code == 2
+    assert result.out == ""
+    # Besides the log lines, one line says why.
+    lines = [line for line in result.err.splitlines() if line.startswith("CommandError")]
+    assert len(lines) == 1, result.err
+    assert "FLORA refused this key: HTTP 401 unauthorized" in lines[0]
+    assert "not saved" in lines[0] and KEY not in result.err
+    assert _state() == before
+    assert FloraConnection.objects.get(team=team_a).decrypt_api_key() == "sk_sandbox_demo"
+
+
+def test_set_api_key_refuses_a_key_when_flora_cannot_be_asked(run_cli, team_a, key_file, upstream):
+    upstream.drop(path="/workspaces")
+    before = _state()
+    result = run_cli("set_api_key", "--team", "acme", "--api-key-file", key_file)
+    assert result.code == 2
+    assert "could not be asked" in result.err and "not saved" in result.err
+    assert _state() == before
+
+
+def test_set_api_key_no_check_saves_without_asking_flora(run_cli, team_a, key_file):
+    # No FLORA fixture: any call would fail the test (_no_real_flora).
+    result = run_cli("set_api_key", "--team", "acme", "--api-key-file", key_file, "--no-check")
     assert result.code == 0, result.err
-    assert FloraConnection.objects.get(team=team_a).decrypt_api_key() == KEY
+    assert "sk_live_" in result.out and "not checked with FLORA" in result.out
+    assert KEY not in result.out
+    connection = FloraConnection.objects.get(team=team_a)
+    assert connection.decrypt_api_key() == KEY
+    assert connection.status == "unchecked"
+    assert SecretChange.objects.latest("id").hint == connection.api_key_hint
+
+
+def test_set_api_key_from_stdin(run_cli, team_a, sandbox_http):
+    result = run_cli(
+        "set_api_key", "--team", "acme", "--api-key-file", "-", stdin="sk_sandbox_other"
+    )
+    assert result.code == 0, result.err
+    assert FloraConnection.objects.get(team=team_a).decrypt_api_key() == "sk_sandbox_other"
 
 
 @pytest.mark.parametrize(

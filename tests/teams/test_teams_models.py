@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -50,7 +52,7 @@ def test_connection_exposes_workspaces_and_default(team_a):
     assert connection.workspace_ids == ["ws_demo", "ws_brand"]
     assert connection.default_workspace_id == "ws_demo"
     assert connection.is_sandbox
-    assert connection.api_key_hint == "sk_sandbox_..."
+    assert connection.api_key_hint == "sk_sandbox_…demo"
     assert connection.decrypt_api_key() == "sk_sandbox_demo"
     assert connection.decrypt_webhook_secret() == "whsec_sandbox_demo"
 
@@ -98,17 +100,24 @@ def test_base_url_may_be_an_internal_host():
 @pytest.mark.parametrize(
     ("secret", "hint"),
     [
-        ("sk_live_0123456789abcdefghijklmnopqrWXYZ", "sk_live_...WXYZ"),
-        ("whsec_0123456789abcdefghijklmnop1234", "whsec_...1234"),
-        # Too short to show an end without showing (nearly) all of it.
-        ("sk_sandbox_demo", "sk_sandbox_..."),
-        ("sk_live_shortkey1234", "sk_live_..."),
-        ("0123456789abcdefghijklmnop", "...mnop"),
+        ("sk_live_0123456789abcdefghijklmnopqrWXYZ", "sk_live_…WXYZ"),
+        ("whsec_0123456789abcdefghijklmnop1234", "whsec_…1234"),
+        ("sk_live_shortkey1234", "sk_live_…1234"),
+        # The sandbox's public keys differ in their last four: told apart.
+        ("sk_sandbox_demo", "sk_sandbox_…demo"),
+        ("sk_sandbox_broke", "sk_sandbox_…roke"),
+        # No known kind: nothing but the end.
+        ("0123456789abcdefghijklmnop", "…mnop"),
+        ("short_secret_key", "…_key"),
+        # Under 12 characters: nothing of it at all.
+        ("sk_live_a1b", "…"),
+        ("hunter2", "…"),
     ],
 )
-def test_hint_shows_kind_and_last_four_only_when_safe(secret, hint):
+def test_hint_shows_kind_and_last_four_only(secret, hint):
     assert crypto.secret_hint(secret) == hint
-    assert secret not in crypto.secret_hint(secret)
+    assert secret not in hint
+    assert len(hint.partition("…")[2]) <= 4
 
 
 def test_str_and_repr_name_things_without_secrets(team_a, bob):
@@ -123,3 +132,18 @@ def test_str_and_repr_name_things_without_secrets(team_a, bob):
 
 def test_connection_string_without_team():
     assert str(FloraConnection()) == "FLORA connection"
+
+
+def test_hints_stored_before_the_last_four_rule_are_recomputed(team_a):
+    from django.apps import apps
+
+    migration = importlib.import_module("teams.migrations.0002_hints_show_last_four")
+    FloraConnection.objects.filter(team=team_a).update(
+        api_key_hint="sk_sandbox_...", webhook_secret_hint="whsec_sandbox_..."
+    )
+    migration.recompute_hints(apps, None)
+    connection = FloraConnection.objects.get(team=team_a)
+    assert (connection.api_key_hint, connection.webhook_secret_hint) == (
+        "sk_sandbox_…demo",
+        "whsec_sandbox_…demo",
+    )

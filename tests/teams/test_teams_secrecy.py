@@ -33,8 +33,10 @@ def assert_hidden(text: str, where: str = "") -> None:
 
 
 @pytest.fixture
-def secret_team(admin_client, read_form, sandbox_http, team_a):
+def secret_team(admin_client, read_form, sandbox_http, team_a, monkeypatch):
     """Team A after an admin typed KEY and SECRET into its change page."""
+    # The sandbox knows no such key: let the check before saving pass, as real FLORA would.
+    monkeypatch.setattr(services, "try_key", lambda *args, **kwargs: [])
     url = f"/admin/teams/team/{team_a.pk}/change/"
     data = read_form(admin_client.get(url).content.decode(), "team_form")
     data["connection-0-api_key"] = [KEY]
@@ -118,7 +120,8 @@ def test_error_reports_of_the_admin_hide_the_posted_secret(
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom while checking")
 
-    monkeypatch.setattr(services, "check_connection", crash)
+    # The key is tried on FLORA before it is saved: crash there, with the key in hand.
+    monkeypatch.setattr(services, "get_http_client", crash)
     reports: list[str] = []
 
     def report(sender: object, request: object, **kwargs: object) -> None:

@@ -13,13 +13,19 @@ from teams.models import FloraConnection, Team
 
 class Command(BaseCommand):
     help = (
-        "Replace a team's FLORA API key (read from a file, or stdin with '-'). No call to "
-        "FLORA is made: test it in the admin, or it is checked at first use."
+        "Replace a team's FLORA API key (read from a file, or stdin with '-'). The new key "
+        "is tried on FLORA first (GET /workspaces); a key FLORA refuses, or cannot be asked "
+        "about, is not saved."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--team", required=True, help="The team's slug.")
         parser.add_argument("--api-key-file", required=True, help="File with the key, or -.")
+        parser.add_argument(
+            "--no-check",
+            action="store_true",
+            help="Save the key without asking FLORA (a machine that cannot reach it).",
+        )
 
     @sensitive_variables("api_key")
     def handle(self, *args: Any, **options: Any) -> None:
@@ -34,7 +40,11 @@ class Command(BaseCommand):
             ) from None
         api_key = read_secret(options["api_key_file"], "API key", "--api-key-file")
         try:
+            if not options["no_check"]:
+                # Before it replaces the working key: a refused one would lock the team out.
+                services.try_key(api_key, base_url=connection.base_url, team_id=team.pk)
             services.save_connection(connection, actor=COMMAND_LINE_ACTOR, api_key=api_key)
         except ValidationError as exc:
             raise bad_input(validation_message(exc)) from None
-        self.stdout.write(f"API key of {team.slug} set: {connection.api_key_hint}")
+        checked = "not checked with FLORA" if options["no_check"] else "FLORA accepted it"
+        self.stdout.write(f"API key of {team.slug} set: {connection.api_key_hint} ({checked})")

@@ -22,11 +22,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from teams import services
+from teams import demo, services
 from teams.models import FloraConnection, Membership, Role, Team
 
 ACTOR = "setup_demo"
-CREDENTIALS_FILE = "demo-credentials.txt"
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ class Command(BaseCommand):
             self.stdout.write("FLORA_SANDBOX_ENABLED is false: no demo teams to set up.")
             return
         base_url = f"{settings.PUBLIC_BASE_URL}/sandbox/api/v1"
-        path = Path(settings.VAR_DIR) / CREDENTIALS_FILE
+        path = demo.credentials_path()
         saved = _read_credentials(path)
 
         with transaction.atomic():
