@@ -90,11 +90,19 @@ def _facets(team: Team) -> dict[str, list]:
     return facets
 
 
-def _workspaces(team: Team) -> list[str]:
+def _workspaces(team: Team) -> list[tuple[str, str]]:
+    """The team's workspaces as (id, name), named as FLORA named them at the last
+    connection check (as the catalog shows them); the id when it never said."""
     try:
-        return list(team.connection.workspace_ids)
+        connection = team.connection
     except FloraConnection.DoesNotExist:
         return []
+    names = {
+        ws.get("workspace_id"): ws.get("name")
+        for ws in connection.available_workspaces or []
+        if isinstance(ws, dict)
+    }
+    return [(ws, str(names.get(ws) or ws)) for ws in connection.workspace_ids]
 
 
 def _members(team: Team) -> list[tuple[str, str]]:
