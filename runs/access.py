@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 
 from runs.models import Run
 from teams.access import require_membership
+from teams.models import Membership
 
 FragmentView = Callable[[HttpRequest, str], HttpResponse]
 
@@ -23,6 +24,16 @@ def get_run_for_member(request: HttpRequest, code: str, *, with_creator: bool = 
     membership = require_membership(request)
     runs = Run.objects.select_related("created_by") if with_creator else Run.objects.all()
     return get_object_or_404(runs, code=code, team=membership.team)
+
+
+def other_team_membership(request: HttpRequest, code: str) -> Membership | None:
+    """The user's membership of the team that owns this run, when it is not the current one.
+
+    Only for a user who is a member there too, so the answer tells nobody else anything.
+    """
+    owner = Run.objects.filter(code=code).values_list("team_id", flat=True).first()
+    memberships: list[Membership] = getattr(request, "user_memberships", [])
+    return next((m for m in memberships if m.team_id == owner), None)
 
 
 def run_page_fragment(view: FragmentView) -> FragmentView:

@@ -26,13 +26,17 @@ STATUS_CHOICES = [
     (RunStatus.FAILED_TO_START, "Failed to start"),
     (RunStatus.RUNNING, "Running"),
     (RunStatus.PENDING, "Pending"),
-    (RunStatus.SUBMITTING, "Submitting"),
-    (RunStatus.CHECKING, "Checking with FLORA"),
 ]
+# The dashboard's own states before FLORA has the run: not offered, nobody filters by them.
+# A link that names one (a bookmark from before) shows every run in progress.
+FOLDED_INTO_IN_PROGRESS = {RunStatus.SUBMITTING, RunStatus.CHECKING}
 
 
 class HistoryFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    status = forms.ChoiceField(
+        choices=STATUS_CHOICES + [(s, s) for s in sorted(FOLDED_INTO_IN_PROGRESS)],
+        required=False,
+    )
     technique = forms.CharField(max_length=200, required=False, widget=forms.Select)
     member = forms.CharField(max_length=150, required=False, widget=forms.Select)
     workspace = forms.ChoiceField(required=False)
@@ -50,10 +54,11 @@ class HistoryFilterForm(forms.Form):
         *,
         techniques: list[tuple[str, str]],
         members: list[tuple[str, str]],
-        workspaces: list[str],
+        workspaces: list[tuple[str, str]],
         projects: list[str],
     ) -> None:
         super().__init__(data)
+        self.fields["status"].widget.choices = STATUS_CHOICES
         # Select widgets offer what exists; a bookmarked value that no longer appears in the
         # list (a renamed technique, a member who left) still filters, and stays selected.
         self.fields["technique"].widget.choices = _with_current(
@@ -63,10 +68,15 @@ class HistoryFilterForm(forms.Form):
             [("", "Anyone"), (OUTSIDE, "Started outside the dashboard"), *members],
             data.get("member"),
         )
-        self.fields["workspace"].choices = [("", "Any workspace")] + [(w, w) for w in workspaces]
+        # (id, name): named as the catalog names them.
+        self.fields["workspace"].choices = [("", "Any workspace"), *workspaces]
         self.fields["project"].widget.choices = _with_current(
             [("", "Any project")] + [(p, p) for p in projects], data.get("project")
         )
+
+    def clean_status(self) -> str:
+        status: str = self.cleaned_data["status"]
+        return IN_PROGRESS if status in FOLDED_INTO_IN_PROGRESS else status
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

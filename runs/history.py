@@ -23,7 +23,18 @@ from runs.forms import IN_PROGRESS, OUTSIDE, HistoryFilterForm
 from runs.models import IN_FLIGHT_STATUSES, OutputKeepStatus, Run, RunOrigin, RunOutput, RunStatus
 from teams.models import FloraConnection, Membership, Team
 
-__all__ = ["PAGE_SIZE", "attach_thumbs", "cursor_run", "filter_form", "filtered", "page", "summary"]
+__all__ = [
+    "PAGE_SIZE",
+    "attach_thumbs",
+    "counts",
+    "cursor_run",
+    "filter_form",
+    "filter_query",
+    "filtered",
+    "page",
+    "summary",
+    "summary_form",
+]
 
 PAGE_SIZE = 50
 # Techniques and projects offered in the filters: two DISTINCT scans of the team's runs,
@@ -79,11 +90,19 @@ def _facets(team: Team) -> dict[str, list]:
     return facets
 
 
-def _workspaces(team: Team) -> list[str]:
+def _workspaces(team: Team) -> list[tuple[str, str]]:
+    """The team's workspaces as (id, name), named as FLORA named them at the last
+    connection check (as the catalog shows them); the id when it never said."""
     try:
-        return list(team.connection.workspace_ids)
+        connection = team.connection
     except FloraConnection.DoesNotExist:
         return []
+    names = {
+        ws.get("workspace_id"): ws.get("name")
+        for ws in connection.available_workspaces or []
+        if isinstance(ws, dict)
+    }
+    return [(ws, str(names.get(ws) or ws)) for ws in connection.workspace_ids]
 
 
 def _members(team: Team) -> list[tuple[str, str]]:
@@ -106,6 +125,27 @@ def filter_form(query: QueryDict, team: Team) -> HistoryFilterForm:
     )
     form.is_valid()
     return form
+
+
+def summary_form(query: QueryDict, team: Team) -> HistoryFilterForm:
+    """The filters as the counts need them, without the queries that list the choices.
+
+    For a history row's poll: only the workspace is a closed choice, and the team's
+    connection is already loaded by the middleware.
+    """
+    form = HistoryFilterForm(
+        query, techniques=[], members=[], workspaces=_workspaces(team), projects=[]
+    )
+    form.is_valid()
+    return form
+
+
+def filter_query(query: QueryDict) -> str:
+    """The filters of a history URL, for links that keep them (not its page, nor a cursor)."""
+    query = query.copy()
+    for name in ("before", "after", "page"):
+        query.pop(name, None)
+    return query.urlencode()
 
 
 def _day_start(day: Any) -> datetime:
@@ -223,6 +263,19 @@ def page(
     rows = list(runs.order_by("-created_at", "-id")[: PAGE_SIZE + 1])
     has_older = len(rows) > PAGE_SIZE
     return rows[:PAGE_SIZE], before is not None, has_older
+
+
+def counts(team: Team, form: HistoryFilterForm, *, with_spend: bool) -> dict[str, Any]:
+    """The context of the counts box above the table (runs/list.html#counts)."""
+    chips, total, spend = summary(team, form, with_spend=with_spend)
+    return {
+        "chips": chips,
+        "total": total,
+        "spend": spend,
+        "show_spend": with_spend,
+        "selected_status": form.cleaned_data.get("status", ""),
+        "filtered": any(form.cleaned_data.get(name) for name in form.fields),
+    }
 
 
 def summary(

@@ -17,14 +17,19 @@ def _safe_next(request: HttpRequest) -> str:
     """Where to land after switching: the same section of the product, in the new team.
 
     A page of one team's object (/runs/<code>/) would be a 404 in the other team, so only
-    the section (/runs/, /techniques/) is kept; unsafe or foreign URLs go home.
+    the section (/runs/, /techniques/) is kept; unsafe or foreign URLs go home. A form that
+    knows its next page belongs to the new team (the run page's "switch and open it") says
+    keep_path=1, and the path is kept whole.
     """
     next_url = request.POST.get("next", "")
     if not next_url or not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return reverse("home")
-    section = urlsplit(next_url).path.strip("/").split("/", 1)[0]
+    path = urlsplit(next_url).path
+    if request.POST.get("keep_path") == "1" and path.startswith("/"):
+        return path
+    section = path.strip("/").split("/", 1)[0]
     if section in SECTIONS:
         return f"/{section}/"
     return reverse("home")

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
 
-from runs.access import get_run_for_member, run_page_fragment
+from runs.access import get_run_for_member, other_team_membership, run_page_fragment
 from runs.display import output_filename, technique_slug
 from runs.models import OutputKeepStatus
 from runs.serving import serve_output, zip_stream
@@ -28,7 +28,16 @@ from teams.access import require_membership
 def run_detail(request: HttpRequest, code: str) -> HttpResponse:
     if request.htmx and (legacy := _LEGACY_PARTS.get(request.GET.get("part", ""))):
         return legacy(request, code)
-    run = get_run_for_member(request, code)
+    try:
+        run = get_run_for_member(request, code)
+    except Http404:
+        # A link from another of the user's teams: offer the switch rather than a bare 404.
+        # Non-members of the run's team get the 404 as it was (nothing confirms the run).
+        membership = other_team_membership(request, code)
+        if membership is None:
+            raise
+        ctx = {"other_team": membership.team, "run_url": request.path}
+        return render(request, "runs/other_team.html", ctx)
     return render(request, "runs/detail.html", detail_context(run, require_membership(request)))
 
 

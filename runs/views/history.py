@@ -18,16 +18,6 @@ from teams.models import Role
 from teams.permissions import can_refresh_from_flora, can_see_spend
 
 
-def _query_without(request: HttpRequest, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
-
-
-# -- views ----------------------------------------------------------------------------------
-
-
 @require_safe
 def run_list(request: HttpRequest) -> HttpResponse:
     membership = require_membership(request)
@@ -41,9 +31,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
         # Nothing newer than the cursor any more: that is the first page.
         rows, has_newer, has_older = history.page(runs, None, None)
     history.attach_thumbs(rows)
-    show_spend = can_see_spend(membership)
-    chips, total, spend = history.summary(team, form, with_spend=show_spend)
-    filtered = any(form.cleaned_data.get(name) for name in form.fields)
+    counts = history.counts(team, form, with_spend=can_see_spend(membership))
     ctx = {
         "nav": "runs",
         "team": team,
@@ -53,14 +41,9 @@ def run_list(request: HttpRequest) -> HttpResponse:
         "has_older": has_older,
         "first_code": rows[0].code if rows else "",
         "last_code": rows[-1].code if rows else "",
-        "chips": chips,
-        "total": total,
-        "selected_status": form.cleaned_data.get("status", ""),
-        "filtered": filtered,
-        "show_spend": show_spend,
-        "spend": spend,
+        **counts,
         "can_refresh": can_refresh_from_flora(membership),
-        "filter_query": _query_without(request, "before", "after"),
+        "filter_query": history.filter_query(request.GET),
         "is_paged": bool(request.GET.get("before") or request.GET.get("after")),
     }
     return render(request, "runs/list.html", ctx)

@@ -17,12 +17,13 @@ from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
 
+from runs import history
 from runs.access import get_run_for_member, run_page_fragment
-from runs.history import attach_thumbs
 from runs.models import Run
 from runs.refresh import refresh_if_due
 from runs.views.run_page import outputs_context
 from teams.access import require_membership
+from teams.permissions import can_see_spend
 
 
 def _refreshed(request: HttpRequest, run: Run) -> Run:
@@ -57,9 +58,20 @@ def run_status(request: HttpRequest, code: str) -> HttpResponse:
 @vary_on_headers("HX-Request")
 @run_page_fragment
 def run_status_row(request: HttpRequest, code: str) -> HttpResponse:
-    """One row of the history, while its run is in flight."""
+    """One row of the history, while its run is in flight.
+
+    The row's URL carries the history's filters. When its run has ended, the answer also
+    carries the status counts, out of band: they change only then (a row in flight polls
+    until it ends, so this is once per row), and the polls in between cost no count query.
+    """
     run = get_run_for_member(request, code)
     run = _refreshed(request, run)
-    attach_thumbs([run])
+    history.attach_thumbs([run])
+    ctx: dict[str, object] = {"run": run, "filter_query": history.filter_query(request.GET)}
+    if run.is_terminal:
+        membership = require_membership(request)
+        form = history.summary_form(request.GET, membership.team)
+        ctx |= history.counts(membership.team, form, with_spend=can_see_spend(membership))
+        ctx["counts_oob"] = True
     status = HTMX_STOP_POLLING if run.is_terminal else 200
-    return render(request, "runs/_history_rows.html#row", {"run": run}, status=status)
+    return render(request, "runs/_history_rows.html#row_update", ctx, status=status)

@@ -293,3 +293,47 @@ def test_a_thumbnail_is_only_an_http_link(bob_client, team_a, bob, url):
     body = bob_client.get("/runs/").content.decode()
     assert 'class="thumb"' not in body
     assert url.strip() not in body
+
+
+def _select(html: str, name: str) -> str:
+    return re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+
+
+def test_workspaces_are_offered_by_name(bob_client, history):
+    options = _select(bob_client.get("/runs/").content.decode(), "workspace")
+    # As the catalog names them (the connection check's names); the id is what filters.
+    assert '<option value="ws_demo">Demo Studio</option>' in options
+    assert '<option value="ws_brand">Brand Team</option>' in options
+    assert ">ws_demo<" not in options
+
+
+def test_a_workspace_never_named_is_offered_by_its_id(bob_client, history, team_a):
+    team_a.connection.available_workspaces = []
+    team_a.connection.save()
+    options = _select(bob_client.get("/runs/").content.decode(), "workspace")
+    assert '<option value="ws_demo">ws_demo</option>' in options
+
+
+def test_the_teams_projects_are_offered(bob_client, history):
+    options = _select(bob_client.get("/runs/").content.decode(), "project")
+    values = re.findall(r'<option value="([^"]*)"', options)
+    assert values == ["", "prj_brand_launch", "prj_demo_campaign"]  # team B's never
+    html = bob_client.get("/runs/?project=prj_brand_launch").content.decode()
+    assert '<option value="prj_brand_launch" selected>' in _select(html, "project")
+
+
+def test_internal_states_are_not_offered(bob_client, history):
+    options = _select(bob_client.get("/runs/").content.decode(), "status")
+    values = re.findall(r'<option value="([^"]*)"', options)
+    assert "in_progress" in values
+    assert "submitting" not in values and "checking" not in values
+
+
+@pytest.mark.parametrize("status", ["submitting", "checking"])
+def test_internal_states_in_a_link_mean_in_progress(bob_client, history, team_a, bob, status):
+    checking = plain_run(team_a, bob, status=RunStatus.CHECKING, created_at=_at(5))
+    response = bob_client.get(f"/runs/?status={status}")
+    body = response.content.decode()
+    assert "Some filters could not be applied" not in body
+    assert set(_codes(response)) == {checking.code, history["bob_running"].code}
+    assert response.context["selected_status"] == "in_progress"

@@ -152,3 +152,20 @@ def test_switch_lands_on_the_same_section_of_the_new_team(
     response = bob_client.post("/teams/switch/", {"team": "bravo", "next": next_url})
     assert response.status_code == 302
     assert response["Location"] == landing
+
+
+@pytest.mark.parametrize(
+    ("next_url", "landing"),
+    [
+        ("/runs/h95QFGtKiTGA/", "/runs/h95QFGtKiTGA/"),
+        ("/runs/h95QFGtKiTGA/?x=1", "/runs/h95QFGtKiTGA/"),
+        ("https://evil.example/runs/x/", "/"),
+        ("//evil.example/x", "/"),
+    ],
+)
+def test_switch_keeps_the_whole_path_when_the_form_asks(bob_in_both, bob_client, next_url, landing):
+    # The run page's "Switch to <team> and open it" knows the run is of the new team.
+    data = {"team": "bravo", "next": next_url, "keep_path": "1"}
+    response = bob_client.post("/teams/switch/", data)
+    assert response.status_code == 302
+    assert response["Location"] == landing
