@@ -1,7 +1,11 @@
 """The team's technique catalog, read from FLORA through a per-team cache.
 
-    page = catalog_page(team, workspace_id="ws_demo", query="product", cursor="")
+    catalog = full_catalog(team, workspace_id="ws_demo")   # every page, walked once
     found = get_technique(team, "tech_tarot-pull")
+
+The catalog is walked whole (FLORA's pages of 100, at most WALK_PAGES of them, within one
+FLORA_PAGE_DEADLINE for the walk) so that search, filters and sort see every technique;
+a walk that stops early says why (Catalog.cut_off) rather than pass the part for the whole.
 
 Every answer is cached twice: a fresh copy for FLORA_CATALOG_TTL seconds (a warm page makes
 no FLORA call), and a "last good" copy kept much longer, shown with a notice when FLORA
@@ -16,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,21 +30,23 @@ from django.core.cache import cache
 from django.http import Http404
 from django.utils import timezone
 
-from flora import FloraError, NotFoundError, Technique
+from flora import APITimeoutError, FloraError, NotFoundError, Technique, deadline
 from teams.models import SecretUnavailable
 from teams.services import NoConnection, check_connection, get_connection, interactive_client
 from techniques.problems import CatalogUnavailable, Problem, TechniqueGone, problem_from
 
 if TYPE_CHECKING:
+    from flora import Flora
     from teams.models import FloraConnection, Team
 
 __all__ = [
     "MEDIA_FILTERS",
     "PAGE_SIZE",
-    "CatalogPage",
+    "WALK_PAGES",
+    "Catalog",
     "TechniqueResult",
-    "catalog_page",
     "forget_technique",
+    "full_catalog",
     "get_technique",
     "interactive_client",
     "is_valid_technique_id",
@@ -52,7 +59,11 @@ PAGE_SIZE = 12
 # The "last good" copy outlives the fresh one by far: it only serves while FLORA is down.
 LAST_GOOD_TTL = int(timedelta(days=7).total_seconds())
 MAX_QUERY_LENGTH = 200
-MAX_CURSOR_LENGTH = 500
+# The walk: FLORA's largest page, and a cap so that a huge (or looping) catalog stays bounded.
+WALK_PAGE_LIMIT = 100
+WALK_PAGES = 20
+# A walk cut short by a slow or failing FLORA is kept this long (seconds) at most.
+CUT_OFF_TTL = 30
 # Bumped whenever the cached shape changes, so old entries are simply never read.
 _CACHE_VERSION = "v1"
 # The workspace-name lookup of a never-checked connection runs inside a page view.
@@ -70,11 +81,13 @@ MEDIA_FILTERS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class CatalogPage:
+class Catalog:
     techniques: list[Technique]
-    next_cursor: str | None
-    total_estimate: int | None
     fetched_at: datetime
+    # Why the list is shorter than FLORA's catalog: "" (it is not), "pages" (more than
+    # WALK_PAGES pages), "deadline" (FLORA too slow), "error" (FLORA failed on a later page).
+    cut_off: str = ""
+    cut_off_message: str = ""
     # Set when FLORA failed and this is the last good copy.
     problem: Problem | None = None
 
@@ -177,54 +190,90 @@ def _technique_entry(technique: Technique, now: datetime) -> dict[str, Any]:
 # -- reads --------------------------------------------------------------------------------
 
 
-def catalog_page(
-    team: Team, *, workspace_id: str, query: str = "", cursor: str = ""
-) -> CatalogPage:
-    """One page of the team's techniques in a workspace (GET /techniques), cached.
+def full_catalog(team: Team, *, workspace_id: str) -> Catalog:
+    """Every technique of the team in a workspace, walked page by page (GET /techniques), cached.
 
+    Search, filters, sort and "Load more" all work on this one list (techniques.listing),
+    so they cover the whole catalog and a keystroke costs no FLORA call once it is cached.
     Raises NoConnection (teams.services) when the team is not set up, CatalogUnavailable
-    when FLORA fails and no copy is cached.
+    when FLORA fails on the first page and no copy is cached.
     """
     connection = get_connection(team)
-    key = _cache_key(connection, "list", workspace_id, query, cursor)
+    key = _cache_key(connection, "catalog", workspace_id)
     entry = cache.get(key)
     if entry is not None:
-        return _page_from(entry)
+        return _catalog_from(entry)
     try:
-        client = interactive_client(team)
-        # GET /techniques?workspace_id=&query=&limit=&cursor=
-        page = client.techniques.list(
-            query=query or None,
-            workspace_id=workspace_id,
-            limit=PAGE_SIZE,
-            cursor=cursor or None,
-        )
+        found, cut_off, cut_error = _walk(interactive_client(team), workspace_id)
     except (FloraError, SecretUnavailable) as exc:
         problem = problem_from(connection, exc)
         last_good = cache.get(key + ":last-good")
         if last_good is not None:
-            return _page_from(last_good, problem)
+            return _catalog_from(last_good, problem)
         raise CatalogUnavailable(problem) from exc
     now = timezone.now()
     entry = {
-        "techniques": [t.model_dump(mode="json") for t in page.items],
-        "next_cursor": page.next_cursor if page.has_next_page() else None,
-        "total_estimate": page.total_estimate,
+        "techniques": [t.model_dump(mode="json") for t in found],
         "fetched_at": now.isoformat(),
+        "cut_off": cut_off,
+        "cut_off_message": problem_from(connection, cut_error).message if cut_error else "",
     }
-    _store(key, entry)
+    if cut_off in ("deadline", "error"):
+        # A slow or failing FLORA: keep the part briefly (the next keystroke must not walk
+        # again for 8 s), and never let it replace a complete last good copy.
+        if settings.FLORA_CATALOG_TTL > 0:
+            cache.set(key, entry, min(settings.FLORA_CATALOG_TTL, CUT_OFF_TTL))
+        cache.add(key + ":last-good", entry, LAST_GOOD_TTL)
+    else:
+        _store(key, entry)
     if settings.FLORA_CATALOG_TTL > 0:
         # The list carries each technique's full schema: opening one from the catalog
         # then costs no FLORA call.
         cache.set_many(
             {
                 _cache_key(connection, "technique", t.technique_id): _technique_entry(t, now)
-                for t in page.items
+                for t in found
                 if is_valid_technique_id(t.technique_id)
             },
             settings.FLORA_CATALOG_TTL,
         )
-    return _page_from(entry)
+    return _catalog_from(entry)
+
+
+def _walk(client: Flora, workspace_id: str) -> tuple[list[Technique], str, FloraError | None]:
+    """FLORA's pages, in order, within one deadline for the whole walk.
+
+    Returns the techniques (each id once: pages that shift under the walk may repeat one),
+    why the walk stopped early ("" when it reached the end, "pages", "deadline" or "error")
+    and the error that stopped it. A failure on the first page is raised.
+    """
+    found: dict[str, Technique] = {}
+    budget = settings.FLORA_PAGE_DEADLINE
+    started = time.monotonic()
+    cursor: str | None = None
+    seen: set[str] = set()
+    # Each call keeps its own deadline too; nested deadlines keep the earliest.
+    with deadline(budget):
+        for number in range(WALK_PAGES):
+            if number and time.monotonic() - started >= budget:
+                return list(found.values()), "deadline", None
+            try:
+                # GET /techniques?workspace_id=&limit=100&cursor=
+                page = client.techniques.list(
+                    workspace_id=workspace_id, limit=WALK_PAGE_LIMIT, cursor=cursor
+                )
+            except FloraError as exc:
+                if not number:
+                    raise
+                reason = "deadline" if isinstance(exc, APITimeoutError) else "error"
+                return list(found.values()), reason, exc
+            for technique in page.items:
+                found.setdefault(technique.technique_id, technique)
+            if not page.has_next_page() or page.next_cursor in seen:
+                return list(found.values()), "", None
+            cursor = page.next_cursor
+            seen.add(cursor)
+    return list(found.values()), "pages", None
 
 
 def get_technique(team: Team, technique_id: str) -> TechniqueResult:
@@ -255,13 +304,12 @@ def get_technique(team: Team, technique_id: str) -> TechniqueResult:
     return _technique_from(entry)
 
 
-def _page_from(entry: dict[str, Any], problem: Problem | None = None) -> CatalogPage:
-    total = entry.get("total_estimate")
-    return CatalogPage(
+def _catalog_from(entry: dict[str, Any], problem: Problem | None = None) -> Catalog:
+    return Catalog(
         techniques=[Technique.model_validate(t) for t in entry["techniques"]],
-        next_cursor=entry.get("next_cursor"),
-        total_estimate=int(total) if isinstance(total, int | float) else None,
         fetched_at=datetime.fromisoformat(entry["fetched_at"]),
+        cut_off=str(entry.get("cut_off") or ""),
+        cut_off_message=str(entry.get("cut_off_message") or ""),
         problem=problem,
     )
 

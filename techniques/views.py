@@ -1,14 +1,17 @@
-"""The technique catalog (search, workspace, type filters, "Load more") and technique pages.
+"""The technique catalog (search, workspace, type filters, sort, "Load more") and technique pages.
 
 One view serves each page and its htmx fragments: the search box swaps `#results`, the
-"Load more" button appends `#page` (the next cards, and a new button out of band).
+"Load more" button appends `#page` (the next cards, and a new button out of band). Every
+one of them reads the whole catalog (techniques.services.full_catalog, cached) and cuts
+its part out of the filtered, sorted list (techniques.listing).
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +22,7 @@ from flora import Technique
 from teams.access import require_membership
 from teams.services import NoConnection, get_connection
 from techniques import services
+from techniques.listing import SORTS, CatalogQuery
 from techniques.pages import (
     connection_warning,
     not_connected_page,
@@ -28,7 +32,6 @@ from techniques.pages import (
 )
 from techniques.prefill import again_inputs
 from techniques.problems import CatalogUnavailable, TechniqueGone
-from techniques.services import MEDIA_FILTERS
 
 FILTER_WORDS = {
     "text": ("takes text", "makes text"),
@@ -39,22 +42,10 @@ FILTER_WORDS = {
 }
 
 
-def _clean_query(raw: str) -> str:
-    return " ".join(raw.split())[: services.MAX_QUERY_LENGTH]
-
-
-def _clean_filter(raw: str) -> str:
-    return raw if raw in MEDIA_FILTERS else ""
-
-
-def _loaded(raw: str) -> int:
-    return int(raw) if raw.isdigit() and len(raw) < 6 else 0
-
-
-def _matches(technique: Technique, takes: str, makes: str) -> bool:
-    if takes and MEDIA_FILTERS[takes] not in {io.type for io in technique.inputs}:
-        return False
-    return not makes or MEDIA_FILTERS[makes] in {io.type for io in technique.outputs}
+def _filter_phrase(asked: CatalogQuery) -> str:
+    words = [FILTER_WORDS[asked.takes][0]] if asked.takes else []
+    words += [FILTER_WORDS[asked.makes][1]] if asked.makes else []
+    return " and ".join(words)
 
 
 def _card(technique: Technique, workspace_id: str) -> dict[str, object]:
@@ -85,45 +76,39 @@ def technique_list(request: HttpRequest) -> HttpResponse:
     except NoConnection as exc:
         return not_connected_page(request, str(exc), membership)
     workspace_id = services.resolve_workspace(connection, request.GET.get("workspace"))
-    query = _clean_query(request.GET.get("q", ""))
-    cursor = request.GET.get("cursor", "").strip()
-    if len(cursor) > services.MAX_CURSOR_LENGTH:
-        raise Http404("This page link is not valid.")
-    takes = _clean_filter(request.GET.get("takes", ""))
-    makes = _clean_filter(request.GET.get("makes", ""))
-    loaded_before = _loaded(request.GET.get("loaded", "")) if cursor else 0
+    asked = CatalogQuery.from_params(request.GET)
     fragment = request.htmx and not request.htmx.history_restore_request  # type: ignore[attr-defined]
+    more = bool(fragment and asked.start)  # "Load more": cards to append, not new results
 
-    base = {"workspace": workspace_id, "q": query, "takes": takes, "makes": makes}
-    params = {name: value for name, value in base.items() if value}
+    params = {"workspace": workspace_id, **asked.params()}
     without_query = {name: value for name, value in params.items() if name != "q"}
+    list_url = reverse("techniques:list")
     ctx: dict[str, object] = {
         "nav": "techniques",
-        "query": query,
-        "takes": takes,
-        "makes": makes,
+        "query": asked.query,
+        "takes": asked.takes,
+        "makes": asked.makes,
+        "sort": asked.sort,
+        "sorts": SORTS,
         "filter_words": FILTER_WORDS,
         "workspace_id": workspace_id,
         "workspaces": services.workspace_choices(connection, workspace_id),
-        "cursor": cursor,
-        "first_page_url": f"{reverse('techniques:list')}?{urlencode(params)}",
-        "clear_query_url": f"{reverse('techniques:list')}?{urlencode(without_query)}",
+        "first_page_url": f"{list_url}?{urlencode(params)}",
+        "clear_query_url": f"{list_url}?{urlencode(without_query)}",
+        "clear_filters_url": f"{list_url}?{urlencode({'workspace': workspace_id})}",
         "now_ymd": timezone.localtime().strftime("%Y%m%d"),
         "connection_warning": connection_warning(connection),
-        "filtering": bool(takes or makes),
+        "filtering": asked.filtering,
+        "filter_phrase": _filter_phrase(asked),
     }
     try:
-        page = services.catalog_page(
-            membership.team, workspace_id=workspace_id, query=query, cursor=cursor
-        )
+        catalog = services.full_catalog(membership.team, workspace_id=workspace_id)
     except CatalogUnavailable as exc:
         ctx["problem"] = exc.problem
         # htmx swaps only 2xx answers: the notice goes where the swap would have gone.
-        if fragment and cursor:
+        if more:
             # "Load more" failed: keep the cards, offer the same page again.
-            ctx.update(
-                cards=[], page_size=0, loaded=loaded_before, next_url=request.get_full_path()
-            )
+            ctx.update(cards=[], shown_to=asked.start, next_url=request.get_full_path())
             return render(request, "techniques/list.html#page", ctx)
         if fragment:
             return render(request, "techniques/list.html#results", ctx)
@@ -131,23 +116,33 @@ def technique_list(request: HttpRequest) -> HttpResponse:
             request, exc.problem, retry_url=request.get_full_path(), workspace_id=workspace_id
         )
 
-    loaded = loaded_before + len(page.techniques)
-    more_params = {**params, "cursor": page.next_cursor or "", "loaded": str(loaded)}
+    shown = asked.apply(catalog.techniques)
+    start = asked.start
+    if start >= len(shown) and not more:
+        start = 0  # a page past the end (the catalog shrank, or a hand-made link): the first
+    page = shown[start : start + services.PAGE_SIZE]
+    shown_to = min(start, len(shown)) + len(page)
     ctx.update(
-        cards=[_card(t, workspace_id) for t in page.techniques if _matches(t, takes, makes)],
-        page_size=len(page.techniques),
-        loaded=loaded,
-        first_shown=loaded_before + 1,
-        total=page.total_estimate,
+        cards=[_card(t, workspace_id) for t in page],
+        start=start,
+        first_shown=start + 1,
+        shown_to=shown_to,
+        total=len(shown),
+        catalog_size=len(catalog.techniques),
         next_url=(
-            f"{reverse('techniques:list')}?{urlencode(more_params)}" if page.next_cursor else ""
+            f"{list_url}?{urlencode({**params, 'start': shown_to})}"
+            if shown_to < len(shown)
+            else ""
         ),
-        stale_problem=page.problem,
-        fetched_at=page.fetched_at,
+        cut_off=catalog.cut_off,
+        cut_off_message=catalog.cut_off_message,
+        walk_cap=services.WALK_PAGES * services.WALK_PAGE_LIMIT,
+        page_deadline=settings.FLORA_PAGE_DEADLINE,
+        stale_problem=catalog.problem,
+        fetched_at=catalog.fetched_at,
     )
     if fragment:
-        partial = "page" if cursor else "results"
-        return render(request, f"techniques/list.html#{partial}", ctx)
+        return render(request, f"techniques/list.html#{'page' if more else 'results'}", ctx)
     return render(request, "techniques/list.html", ctx)
 
 

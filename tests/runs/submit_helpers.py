@@ -330,11 +330,13 @@ def catalog_next_url(html: str) -> str | None:
 
 
 def catalog_expected(workspace, *, takes: str = "", makes: str = "") -> list[str]:
-    """The names the sandbox's catalog shows in this workspace, filtered by input/output type."""
+    """The names the catalog shows for the sandbox's techniques in this workspace, filtered by
+    input/output type, in the catalog's default order (by name, ignoring case, then id)."""
     techniques = sandbox_catalog.visible([workspace])
-    return [
-        t.name
+    matching = [
+        t
         for t in techniques
         if (not takes or takes in {io.type for io in t.inputs})
         and (not makes or makes in {io.type for io in t.outputs})
     ]
+    return [t.name for t in sorted(matching, key=lambda t: (t.name.casefold(), t.technique_id))]

@@ -110,15 +110,22 @@ def test_a_free_technique_says_free(bob_client, upstream):
 # -- search ---------------------------------------------------------------------------------
 
 
-def test_search_asks_flora_with_its_query_parameter(bob_client, upstream):
+def test_search_covers_the_whole_cached_catalog_without_asking_flora(bob_client, upstream):
     response = bob_client.get(LIST, {"q": "  product   shots "})
     html = response.content.decode()
     assert _names(html) == ["Product Motion"]
+    # FLORA is asked for the whole list (its largest pages), not for the search: the search
+    # runs here, over every page, so typing costs no FLORA call once the list is cached.
     [request] = [r for r in upstream.requests if TECHNIQUES_PATH.search(r.url.path)]
-    assert request.url.params["query"] == "product shots"
+    assert "query" not in request.url.params
+    assert request.url.params["limit"] == "100"
     assert request.url.params["workspace_id"] == "ws_demo"
     assert 'value="product shots"' in html
     assert "<title>“product shots” · Techniques" in html
+    assert _names(bob_client.get(LIST, {"q": "PORTRAIT"}, headers=HX).content.decode()) == [
+        "Mugshot"
+    ]
+    assert upstream.calls() == 1
 
 
 def test_search_box_filters_as_you_type_with_htmx_and_updates_the_url(bob_client, upstream):
@@ -151,9 +158,9 @@ def test_a_search_without_match_says_so(bob_client, upstream):
 
 
 def test_a_very_long_search_is_cut(bob_client, upstream):
-    bob_client.get(LIST, {"q": "a" * 500})
-    [request] = upstream.requests
-    assert len(request.url.params["query"]) == 200
+    html = bob_client.get(LIST, {"q": "a" * 500}).content.decode()
+    assert f'value="{"a" * 200}"' in html
+    assert "a" * 201 not in html
 
 
 # -- workspaces -----------------------------------------------------------------------------

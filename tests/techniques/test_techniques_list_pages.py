@@ -1,4 +1,7 @@
-"""The technique catalog's "Load more" pages, type filters and cache."""
+"""The technique catalog's "Load more" pages, type filters and cache, on the sandbox's catalog.
+
+The catalog is walked whole from FLORA once (tests/techniques/test_techniques_list_whole.py
+holds the walks over several FLORA pages); these tests read it as a person does."""
 
 from __future__ import annotations
 
@@ -31,14 +34,15 @@ def test_load_more_walks_all_38_techniques_without_javascript(bob_client, upstre
         pages += 1
         if url:
             # A real link: the same catalog, one page further.
-            assert "cursor=" in url and "workspace=ws_brand" in url
+            assert f"start={12 * pages}" in url and "workspace=ws_brand" in url
     assert pages == 4
     assert names == _expected(WS_BRAND)
     assert len(names) == len(set(names)) == 38
     assert "38 of 38 techniques loaded" in html
     assert "Techniques 37–38 of 38." in html
     assert "Back to the first page" in html
-    assert upstream.calls("GET", TECHNIQUES_PATH) == 4
+    # FLORA was asked once: its page of 100 holds the whole workspace, walked and cached.
+    assert upstream.calls("GET", TECHNIQUES_PATH) == 1
 
 
 def test_load_more_with_htmx_appends_cards_and_replaces_the_button(bob_client, upstream):
@@ -60,45 +64,69 @@ def test_load_more_with_htmx_appends_cards_and_replaces_the_button(bob_client, u
     assert _next_url(html) is not None
 
 
-def test_a_forged_cursor_gets_a_clear_page(bob_client, upstream):
-    response = bob_client.get(LIST, {"cursor": "not-a-cursor"})
-    assert response.status_code == 400
-    html = response.content.decode()
-    assert "This page link is no longer valid" in html
-    assert "Back to the first page" in html
+def test_an_old_cursor_link_shows_the_first_page(bob_client, upstream):
+    # Links from before the catalog was walked whole carried FLORA's cursor.
+    response = bob_client.get(LIST, {"cursor": "not-a-cursor", "loaded": "12"})
+    assert response.status_code == 200
+    assert _names(response.content.decode()) == _expected(WS_DEMO)[:12]
+    assert all("cursor" not in r.url.params for r in upstream.requests)
+
+
+@pytest.mark.parametrize("start", ["-5", "abc", "12.5", "1e3", "²", "１２", "9" * 40, " "])
+def test_a_start_that_is_no_small_whole_number_shows_the_first_page(bob_client, upstream, start):
+    for headers in ({}, HX):
+        response = bob_client.get(LIST, {"start": start}, headers=headers)
+        assert response.status_code == 200
+        assert _names(response.content.decode()) == _expected(WS_DEMO)[:12]
+
+
+def test_a_start_past_the_end_shows_the_first_page_and_appends_nothing(bob_client, upstream):
+    page = bob_client.get(LIST, {"start": "999999"}).content.decode()
+    assert _names(page) == _expected(WS_DEMO)[:12]
+    assert "Back to the first page" not in page
+    # A "Load more" of a catalog that shrank meanwhile: nothing to append, no button.
+    fragment = bob_client.get(LIST, {"start": "500"}, headers=HX).content.decode()
+    assert _names(fragment) == [] and _next_url(fragment) is None
+    assert "35 of 35 techniques loaded." in fragment
 
 
 # -- type filters ---------------------------------------------------------------------------
 
 
-def test_filters_apply_to_the_cards_of_the_page(bob_client, upstream):
+def test_filters_apply_to_the_whole_catalog(bob_client, upstream):
     html = bob_client.get(LIST, {"makes": "video", "workspace": "ws_brand"}).content.decode()
-    assert _names(html) == [
-        n for n in _expected(WS_BRAND, makes="videoUrl") if n in _expected(WS_BRAND)[:12]
-    ]
-    assert _names(html) == ["Earth Zoom Out"]
-    assert "the filters apply to the techniques loaded so far" in html
-    # Load more keeps the filters.
-    url = _next_url(html)
-    assert "makes=video" in url
-    names = _names(bob_client.get(url).content.decode())
-    assert names == [
-        n for n in _expected(WS_BRAND, makes="videoUrl") if n in _expected(WS_BRAND)[12:24]
-    ]
+    expected = _expected(WS_BRAND, makes="videoUrl")
+    assert len(expected) > 1 and expected != [n for n in expected if n in _expected(WS_BRAND)[:12]]
+    assert _names(html) == expected
+    assert f"{len(expected)} of {len(expected)} matching techniques loaded, out of 38 in" in html
+    assert "loaded so far" not in html and _next_url(html) is None
 
 
-def test_filters_combine_and_say_when_a_page_has_no_match(bob_client, upstream):
+def test_filters_combine_and_say_plainly_when_nothing_matches(bob_client, upstream):
     html = bob_client.get(LIST, {"takes": "video", "makes": "audio"}).content.decode()
+    assert _names(html) == _expected(WS_DEMO, takes="videoUrl", makes="audioUrl")
+    assert _names(html) == ["Video Scene Builder"]
+    assert "1 of 1 matching technique loaded, out of 35 in this workspace." in html
+
+    assert _expected(WS_DEMO, takes="videoUrl", makes="text") == []
+    html = bob_client.get(LIST, {"takes": "video", "makes": "text"}).content.decode()
     assert _names(html) == []
-    assert "None of techniques 1–12 matches the filters. Load more to look further." in html
-    every = []
-    url = f"{LIST}?takes=video&makes=audio"
-    while url:
-        page = bob_client.get(url).content.decode()
-        every += _names(page)
-        url = _next_url(page)
-    assert every == _expected(WS_DEMO, takes="videoUrl", makes="audioUrl")
-    assert every == ["Video Scene Builder"]
+    assert "<h2>No technique takes a video and makes text</h2>" in html
+    assert "None of the 35 techniques in this workspace does" in html
+    assert 'href="/techniques/?workspace=ws_demo">Show every technique</a>' in html
+    assert "Load more" not in html
+
+
+def test_load_more_continues_the_filtered_list(bob_client, upstream):
+    expected = _expected(WS_DEMO, makes="imageUrl")
+    assert len(expected) > 24
+    first = bob_client.get(LIST, {"makes": "image"}).content.decode()
+    url = _next_url(first)
+    assert "makes=image" in url and "start=12" in url
+    second = bob_client.get(url, headers=HX).content.decode()
+    assert _names(first) + _names(second) == expected[:24]
+    assert f"24 of {len(expected)} matching techniques loaded" in second
+    assert upstream.calls() == 1
 
 
 def test_filter_changes_are_served_from_the_cache(bob_client, upstream):
@@ -121,13 +149,14 @@ def test_a_warm_catalog_page_makes_no_flora_call(bob_client, alice_client, upstr
     for client in (bob_client, bob_client, alice_client):
         assert client.get(LIST).status_code == 200
     assert upstream.calls() == 1
+    # Search, sort and "Load more" read the cached list too.
     bob_client.get(LIST, {"q": "product"})
-    bob_client.get(LIST, {"q": "product"}, headers=HX)
-    assert upstream.calls() == 2
-    bob_client.get(LIST, {"workspace": "ws_brand"})
-    assert upstream.calls() == 3
+    bob_client.get(LIST, {"q": "product", "sort": "price-high"}, headers=HX)
     bob_client.get(_next_url(bob_client.get(LIST).content.decode()))
-    assert upstream.calls() == 4
+    assert upstream.calls() == 1
+    # Another workspace is another list.
+    bob_client.get(LIST, {"workspace": "ws_brand"})
+    assert upstream.calls() == 2
 
 
 def test_opening_a_technique_from_the_catalog_uses_the_catalog_answer(bob_client, upstream):
