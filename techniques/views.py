@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -108,7 +107,6 @@ def technique_list(request: HttpRequest) -> HttpResponse:
         "cursor": cursor,
         "first_page_url": f"{reverse('techniques:list')}?{urlencode(params)}",
         "clear_query_url": f"{reverse('techniques:list')}?{urlencode(without_query)}",
-        "now_ymd": timezone.localtime().strftime("%Y%m%d"),
         "connection_warning": connection_warning(connection),
         "filtering": bool(takes or makes),
     }
