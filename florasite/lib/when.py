@@ -30,11 +30,16 @@ _ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
 _RELATIVE_DAYS = {-1: "yesterday", 0: "today", 1: "tomorrow"}
 
 
+# In some tz databases but no browser's zone: the server's own setting, a placeholder.
+_NOT_VIEWER_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
 @functools.cache
 def _known_zones() -> frozenset[str]:
     # Scanned once: zoneinfo caches every zone it ever opened, so only names from this
-    # bounded set are ever opened (a cookie cannot grow that cache).
-    return frozenset(zoneinfo.available_timezones())
+    # bounded set are ever opened (a cookie cannot grow that cache). Without a tz database
+    # (no system zoneinfo, no tzdata package) the set is empty: every page stays in TIME_ZONE.
+    return frozenset(zoneinfo.available_timezones()) - _NOT_VIEWER_ZONES
 
 
 def zone_named(value: str | None) -> zoneinfo.ZoneInfo | None:
