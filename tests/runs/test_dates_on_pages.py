@@ -12,7 +12,7 @@ import pytest
 
 from runs.models import Run, ShareLink
 from runs.shares import revoke
-from tests.runs.live_helpers import HX
+from tests.runs.live_helpers import HX, plain_run
 from tests.runs.results_helpers import share_link
 
 pytestmark = pytest.mark.django_db
@@ -174,3 +174,19 @@ def test_no_template_formats_a_date_another_way():
         for match in OTHER_DATE_FORMATTING.finditer(path.read_text())
     ]
     assert offenders == []
+
+
+def test_the_historys_days_are_the_viewers_days(bob_client, team_a, bob):
+    # 02:00 UTC on 1 June is still 31 May in New York: the day filters follow the words.
+    run = plain_run(team_a, bob)
+    Run.objects.filter(pk=run.pk).update(created_at=_utc(2026, 6, 1, 2, 0))
+    june = "/runs/?date_from=2026-06-01&date_to=2026-06-01"
+    may = "/runs/?date_from=2026-05-31&date_to=2026-05-31"
+
+    def codes(url: str, cookies: dict[str, str]) -> list[str]:
+        return re.findall(r'<tr id="run-([\w-]+)"', _get(bob_client, url, cookies))
+
+    assert codes(june, {}) == [run.code]
+    assert codes(may, {}) == []
+    assert codes(june, NEW_YORK) == []
+    assert codes(may, NEW_YORK) == [run.code]
