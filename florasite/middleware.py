@@ -1,4 +1,4 @@
-"""Request ids and the one-line-per-request log."""
+"""Request ids and the one-line-per-request log; the viewer's time zone."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 
+from florasite.lib import when
 from florasite.logging import redact
 
 logger = logging.getLogger("florasite.request")
@@ -51,3 +54,30 @@ class RequestIdMiddleware:
 
 def _new_id() -> str:
     return "fs_" + secrets.token_hex(12)
+
+
+class ViewerTimeZoneMiddleware:
+    """Show times in the viewer's zone: the `tz` cookie (set by static/js/tz.js), if valid.
+
+    Anything else (no cookie, JavaScript off, an unknown or overlong name) leaves the default
+    zone, settings.TIME_ZONE; the footer says which zone the page uses. request.time_zone_known
+    says whether it came from the browser.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        zone = when.zone_named(request.COOKIES.get(when.ZONE_COOKIE))
+        request.time_zone_known = zone is not None
+        if zone is None:
+            return self.get_response(request)
+        timezone.activate(zone)
+        try:
+            response = self.get_response(request)
+        finally:
+            # Threads serve many requests: never leave one viewer's zone to the next.
+            timezone.deactivate()
+        # The same URL reads differently in another zone.
+        patch_vary_headers(response, ("Cookie",))
+        return response

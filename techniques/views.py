@@ -14,7 +14,6 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -96,7 +95,6 @@ def technique_list(request: HttpRequest) -> HttpResponse:
         "first_page_url": f"{list_url}?{urlencode(params)}",
         "clear_query_url": f"{list_url}?{urlencode(without_query)}",
         "clear_filters_url": f"{list_url}?{urlencode({'workspace': workspace_id})}",
-        "now_ymd": timezone.localtime().strftime("%Y%m%d"),
         "connection_warning": connection_warning(connection),
         "filtering": asked.filtering,
         "filter_phrase": _filter_phrase(asked),

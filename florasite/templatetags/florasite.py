@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django import template
+from django.utils import dateformat
+from django.utils.html import format_html
 
+from florasite.lib import when as when_lib
 from florasite.lib.net import http_url
 
 register = template.Library()
@@ -81,8 +84,45 @@ def media_label(media_type: Any) -> str:
 
 
 @register.filter
-def isoformat(value: datetime | None) -> str:
-    return value.isoformat() if isinstance(value, datetime) else ""
+def when(value: datetime | None) -> str:
+    """The one way a page shows a moment: <time datetime="UTC" title="full">today 14:05</time>.
+
+    In the viewer's zone (florasite.lib.when says the format); '' for None.
+    """
+    if not isinstance(value, datetime):
+        return ""
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        when_lib.iso_utc(value),
+        when_lib.full_text(value),
+        when_lib.when_text(value),
+    )
+
+
+@register.filter
+def when_day(value: datetime | date | None) -> str:
+    """A day alone, for pages that must not tell the hour: <time datetime="2026-12-02">."""
+    day = when_lib.day_of(value)
+    if day is None:
+        return ""
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        day.isoformat(),
+        f"{dateformat.format(day, 'l j F Y')} ({when_lib.zone_name()})",
+        when_lib.day_text(day),
+    )
+
+
+@register.filter
+def when_plain(value: datetime | None) -> str:
+    """when's words without markup, for attributes and meta tags: "2 Dec 2026, 14:05"."""
+    return when_lib.when_text(value)
+
+
+@register.filter
+def day_plain(value: datetime | date | None) -> str:
+    """when_day's words without markup: "2 Dec 2026"."""
+    return when_lib.day_text(value)
 
 
 @register.filter

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from datetime import UTC
 from typing import Any
 
 from django.db.models import QuerySet
@@ -86,7 +87,8 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     team = membership.team
     form = history.filter_form(request.GET, team)
     runs = history.filtered(team, form).select_related("created_by").order_by("-created_at", "-id")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    # In UTC, as the file's times are, whatever zone the viewer's pages use.
+    stamp = timezone.now().astimezone(UTC).strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(
         _csv_rows(runs, request.build_absolute_uri("/").rstrip("/")),
         content_type="text/csv; charset=utf-8",
