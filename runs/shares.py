@@ -134,7 +134,9 @@ def copyable_token(link: ShareLink, now: datetime | None = None) -> str:
     except crypto.DecryptionFailed:
         # The link's code names it; the ciphertext and token never reach the log.
         logger.warning(
-            "share link %s cannot be copied: no key in %s opens its token", link.code, crypto.SETTING
+            "share link %s cannot be copied: no key in %s opens its token",
+            link.code,
+            crypto.SETTING,
         )
         return ""
 

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('runs', '0003_output_keep_due_index'),
+        ("runs", "0003_output_keep_due_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sharelink',
-            name='token_encrypted',
+            model_name="sharelink",
+            name="token_encrypted",
             field=models.TextField(blank=True, editable=False),
         ),
     ]

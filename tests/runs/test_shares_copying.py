@@ -116,9 +116,7 @@ def test_a_token_no_key_opens_is_not_shown_and_not_logged(bob_client, run, bob, 
     assert link.token_encrypted not in caplog.text
 
 
-def test_no_token_in_the_logs_of_creating_copying_and_viewing(
-    bob_client, erin_client, run, caplog
-):
+def test_no_token_in_the_logs_of_creating_copying_and_viewing(bob_client, erin_client, run, caplog):
     with caplog.at_level(logging.DEBUG):
         response = bob_client.post(f"/runs/{run.code}/shares", {"expires": "7d"})
         link = ShareLink.objects.get(run=run)
