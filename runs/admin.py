@@ -60,8 +60,8 @@ class ShareLinkAdmin(admin.ModelAdmin):
     list_filter = ("hide_inputs", "created_at", "expires_at", "revoked_at")
     search_fields = ("code", "run__code", "token_hint")
     list_select_related = ("run", "created_by")
-    # The token itself is never stored; its hash is useless to show.
-    exclude = ("token_hash",)
+    # Its hash is useless to show, and the token (encrypted) is for the team's members only.
+    exclude = ("token_hash", "token_encrypted")
     readonly_fields = ("code", "token_hint", "views", "last_viewed_at")
 
 

@@ -13,8 +13,11 @@ class RunsConfig(AppConfig):
         from florasite import periodic
         from runs import state, tasks
         from runs.again import inputs_of_run
+        from teams.crypto import register_encrypted_field
         from techniques.prefill import register_again_inputs
 
+        # Share link tokens are kept encrypted with the teams' keys: rotate them with those.
+        register_encrypted_field("runs.ShareLink", "token_encrypted", "share link token")
         # "Run again" fills the technique page's form with the run's inputs.
         register_again_inputs(inputs_of_run)
         # A run that completes with media outputs has them copied at once.

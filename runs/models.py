@@ -233,15 +233,20 @@ class RunOutput(models.Model):
 
 
 class ShareLink(models.Model):
-    """A revocable capability to view one run's result. Only a hash of the token is stored.
+    """A revocable capability to view one run's result.
 
-    ``code`` names the link in the dashboard's own URLs (revoke); it is not the token.
+    ``token_hash`` finds the link from the public URL. ``token_encrypted`` (a Fernet token,
+    teams.crypto) lets the team's members copy the link again later; it is emptied when the
+    link is revoked. ``code`` names the link in the dashboard's own URLs (revoke); it is not
+    the token.
     """
 
     code = models.CharField(max_length=16, unique=True, default=new_run_code, editable=False)
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="share_links")
     token_hash = models.CharField(max_length=64, unique=True)
     token_hint = models.CharField(max_length=12, blank=True)
+    # "" for links made before links could be copied again, and for revoked links.
+    token_encrypted = models.TextField(blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -1,15 +1,24 @@
-"""Share links: random tokens, stored only as hashes, and the public page's rate limit.
+"""Share links: random tokens, found by their hash, and the public page's rate limit.
 
 A share link is a capability: whoever holds the token sees the run's result. The token is
-`secrets.token_urlsafe(24)` (192 random bits), shown once to its creator; the database keeps
-its SHA-256 (hex) and the first few characters as a hint to tell links apart. A stolen
-database therefore opens no link, and a fast hash is enough because the token is random,
-not a password. Revoking or expiry takes effect at once: every request looks the link up.
+`secrets.token_urlsafe(24)` (192 random bits). The public page finds the link by the token's
+SHA-256 (hex): a fast hash is enough because the token is random, not a password, and the
+lookup never needs a key. Revoking or expiry takes effect at once: every request looks the
+link up.
+
+Teammates must be able to copy a link again later (issue 14: a link shown once is lost the
+moment its creator closes the tab, and "make a new one" leaves several live links to one
+run). So the token is also kept encrypted, with the teams' secrets' keys (teams.crypto,
+MultiFernet, rotated by `manage.py rotate_encryption_keys`): a stolen database alone still
+opens no link. Only members and managers of the run's team get it back (copyable_token and
+teams.permissions.can_copy_share), only while the link is active; revoking empties the
+ciphertext, so a revoked link cannot be copied, even by someone with the database and keys.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -18,24 +27,31 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import F
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from florasite.lib import ratelimit
 from florasite.lib.net import client_ip
 from runs.models import Run, ShareLink
+from teams import crypto
 
 __all__ = [
     "EXPIRY_CHOICES",
     "TOKEN_BYTES",
     "CreatedShare",
+    "copyable_token",
     "create_share",
     "find_active_share",
     "hash_token",
     "new_token",
+    "public_url",
     "rate_limited",
     "record_view",
     "revoke",
 ]
+
+logger = logging.getLogger(__name__)
 
 TOKEN_BYTES = 24  # 192 bits; url-safe base64 makes 32 characters
 HINT_LENGTH = 6
@@ -59,9 +75,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def public_url(token: str) -> str:
+    # The configured public origin, not the request's Host header (which a client chooses).
+    return settings.PUBLIC_BASE_URL + reverse("runs:share_public", args=[token])
+
+
 @dataclass(frozen=True)
 class CreatedShare:
-    """The new link, and the only copy of its token there will ever be."""
+    """The new link and its token (the only plaintext copy; the row keeps it encrypted)."""
 
     link: ShareLink
     token: str
@@ -78,6 +99,7 @@ def create_share(
         run=run,
         token_hash=hash_token(token),
         token_hint=token[:HINT_LENGTH],
+        token_encrypted=crypto.encrypt(token),
         created_by=created_by,
         created_at=now,
         expires_at=None if lifetime is None else now + lifetime,
@@ -96,6 +118,29 @@ def find_active_share(token: str, now: datetime | None = None) -> ShareLink | No
     return link
 
 
+@sensitive_variables()
+def copyable_token(link: ShareLink, now: datetime | None = None) -> str:
+    """The link's token, for members to copy again; "" when it cannot be copied.
+
+    Not for revoked or expired links (nothing worth copying), nor links made before tokens
+    were kept encrypted. A token no configured key opens (a key removed too soon) is "" as
+    well: the link still works (the lookup is by hash), only copying it again is lost.
+    The caller checks the role (teams.permissions.can_copy_share).
+    """
+    if not link.token_encrypted or not link.is_active(now):
+        return ""
+    try:
+        return crypto.decrypt(link.token_encrypted)
+    except crypto.DecryptionFailed:
+        # The link's code names it; the ciphertext and token never reach the log.
+        logger.warning(
+            "share link %s cannot be copied: no key in %s opens its token",
+            link.code,
+            crypto.SETTING,
+        )
+        return ""
+
+
 def record_view(link: ShareLink, now: datetime | None = None) -> None:
     # F() so simultaneous viewers all count.
     ShareLink.objects.filter(pk=link.pk).update(
@@ -104,10 +149,13 @@ def record_view(link: ShareLink, now: datetime | None = None) -> None:
 
 
 def revoke(link: ShareLink, by: object, now: datetime | None = None) -> bool:
-    """Revoke the link; False when it already was (the first revocation is kept)."""
+    """Revoke the link; False when it already was (the first revocation is kept).
+
+    The encrypted token goes too: a dead link has nothing left to copy.
+    """
     return bool(
         ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
-            revoked_at=now or timezone.now(), revoked_by=by
+            revoked_at=now or timezone.now(), revoked_by=by, token_encrypted=""
         )
     )
 

@@ -4,9 +4,15 @@ Keys come from settings.FLORASITE_ENCRYPTION_KEYS (Fernet keys, newest first), n
 SECRET_KEY: rotating the session secret must not make the secrets unreadable, and the
 other way round. MultiFernet encrypts with the newest key and decrypts with any of them,
 which is what lets `manage.py rotate_encryption_keys` retire an old key.
+
+Apps above teams keep secrets of their own with the same keys (runs: share link tokens, so
+members can copy a link again). They register those fields here from their AppConfig.ready(),
+and the rotation command re-encrypts them too, without teams importing any of them.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -20,16 +26,40 @@ SETTING = "FLORASITE_ENCRYPTION_KEYS"
 __all__ = [
     "SETTING",
     "DecryptionFailed",
+    "EncryptedField",
     "decrypt",
     "encrypt",
+    "encrypted_fields",
     "is_current",
     "reencrypt",
+    "register_encrypted_field",
     "secret_hint",
 ]
 
 
 class DecryptionFailed(Exception):
     """No configured key opens this token. Callers add which secret it was."""
+
+
+@dataclass(frozen=True)
+class EncryptedField:
+    """A text field of another app holding Fernet tokens made by encrypt() ("" when none)."""
+
+    model: str  # "app_label.ModelName", resolved by the command through django.apps
+    field: str
+    label: str  # what it holds, in words: "share link token"
+
+
+_OTHER_FIELDS: dict[tuple[str, str], EncryptedField] = {}
+
+
+def register_encrypted_field(model: str, field: str, label: str) -> None:
+    """Have `manage.py rotate_encryption_keys` re-encrypt `model.field` as well."""
+    _OTHER_FIELDS[(model, field)] = EncryptedField(model, field, label)
+
+
+def encrypted_fields() -> tuple[EncryptedField, ...]:
+    return tuple(_OTHER_FIELDS.values())
 
 
 def _keys() -> list[str]:

@@ -4,6 +4,7 @@ directly); templates may use them to hide buttons, but never instead of the chec
 viewer: can look. member: can also start runs, share their own runs and refresh the history
 from FLORA (both call FLORA with the team's key).
 manager: can also manage every share link of the team and see spend.
+Members and managers may copy any active share link of the team's runs again; viewers may not.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from teams.models import Membership
 
 __all__ = [
+    "can_copy_share",
     "can_manage_shares",
     "can_refresh_from_flora",
     "can_revoke_share",
@@ -55,6 +57,17 @@ def can_share(membership: Membership | None, run_owner: AbstractBaseUser | int |
     if membership.has_role(Role.MANAGER):
         return True
     return membership.has_role(Role.MEMBER) and _same_user(membership, run_owner)
+
+
+def can_copy_share(membership: Membership | None) -> bool:
+    """Copy an existing, active share link of one of the team's runs.
+
+    Members, not only the link's creator: the creator already decided the result may leave
+    the team, and issue 14 asks that teammates can pass the same link on later. Not viewers:
+    they may look but never publish anything (they cannot share a run either), and handing a
+    link on is publishing.
+    """
+    return membership is not None and membership.has_role(Role.MEMBER)
 
 
 def can_manage_shares(membership: Membership | None) -> bool:

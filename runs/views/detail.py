@@ -20,7 +20,12 @@ from runs.access import get_run_for_member, other_team_membership, run_page_frag
 from runs.display import output_filename, technique_slug
 from runs.models import OutputKeepStatus
 from runs.serving import serve_output, zip_stream
-from runs.views.run_page import aside_context, detail_context, outputs_context
+from runs.views.run_page import (
+    aside_context,
+    detail_context,
+    no_store_if_tokens,
+    outputs_context,
+)
 from teams.access import require_membership
 
 
@@ -38,7 +43,8 @@ def run_detail(request: HttpRequest, code: str) -> HttpResponse:
             raise
         ctx = {"other_team": membership.team, "run_url": request.path}
         return render(request, "runs/other_team.html", ctx)
-    return render(request, "runs/detail.html", detail_context(run, require_membership(request)))
+    ctx = detail_context(run, require_membership(request))
+    return no_store_if_tokens(render(request, "runs/detail.html", ctx), ctx)
 
 
 @require_safe
@@ -63,9 +69,8 @@ def run_outputs(request: HttpRequest, code: str) -> HttpResponse:
 def run_aside(request: HttpRequest, code: str) -> HttpResponse:
     """Details and share links, refreshed once when the run ends while the page is open."""
     run = get_run_for_member(request, code)
-    return render(
-        request, "runs/detail.html#aside", aside_context(run, require_membership(request))
-    )
+    ctx = aside_context(run, require_membership(request))
+    return no_store_if_tokens(render(request, "runs/detail.html#aside", ctx), ctx)
 
 
 # Pages rendered before the fragments had URLs of their own poll /runs/<code>/?part=...;

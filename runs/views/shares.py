@@ -1,8 +1,10 @@
 """Share links: created and revoked by members on the run page, viewed by anyone with the
 token on a public page that shows the result and nothing else.
 
-The token appears exactly once, in the answer to the POST that created it (never in a
-redirect URL, the session or a log); afterwards only its hash exists.
+The token appears in the answer to the POST that created it, and afterwards only in the
+run page's list, to the team's members, while the link is active (runs.shares explains
+why it is kept encrypted). Never in a redirect URL, the session or a log; every answer that
+shows it is marked no-store.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from runs.display import input_items, output_filename, share_items
 from runs.forms import ShareForm
 from runs.models import OutputKeepStatus, RunStatus, ShareLink
 from runs.serving import serve_output
-from runs.views.run_page import detail_context, shares_context
+from runs.views.run_page import detail_context, no_store_if_tokens, shares_context
 from teams.access import require_membership
 from teams.permissions import can_revoke_share, can_share
 
@@ -39,11 +41,6 @@ _PUBLIC_HEADERS = {
 
 
 # --- Helpers ----------------------------------------------------------------------------------
-
-
-def _public_url(token: str) -> str:
-    # The configured public origin, not the request's Host header (which a client chooses).
-    return settings.PUBLIC_BASE_URL + reverse("runs:share_public", args=[token])
 
 
 def _too_many(request: HttpRequest, retry_after: int) -> HttpResponse:
@@ -81,10 +78,9 @@ def create_share(request: HttpRequest, code: str) -> HttpResponse:
     if not form.is_valid():
         ctx = shares_context(run, membership, form=form)
         if request.htmx:
-            return render(request, "runs/_shares.html", ctx)
-        return render(
-            request, "runs/detail.html", {**detail_context(run, membership), **ctx}, status=400
-        )
+            return no_store_if_tokens(render(request, "runs/_shares.html", ctx), ctx)
+        ctx = {**detail_context(run, membership), **ctx}
+        return no_store_if_tokens(render(request, "runs/detail.html", ctx, status=400), ctx)
 
     created = shares.create_share(
         run,
@@ -94,11 +90,11 @@ def create_share(request: HttpRequest, code: str) -> HttpResponse:
     )
     ctx = {
         **shares_context(run, membership),
-        "created": {"link": created.link, "url": _public_url(created.token)},
+        "created": {"link": created.link, "url": shares.public_url(created.token)},
     }
     template = "runs/_shares.html" if request.htmx else "runs/share_created.html"
     response = render(request, template, ctx)
-    # The only page that will ever show the token: keep it out of every cache.
+    # It shows the token: keep it out of every cache.
     response["Cache-Control"] = "no-store"
     return response
 
@@ -119,9 +115,8 @@ def revoke_share(request: HttpRequest, code: str, share_code: str) -> HttpRespon
         else "That link was already revoked."
     )
     if request.htmx:
-        return render(
-            request, "runs/_shares.html", {**shares_context(run, membership), "notice": notice}
-        )
+        ctx = {**shares_context(run, membership), "notice": notice}
+        return no_store_if_tokens(render(request, "runs/_shares.html", ctx), ctx)
     messages.success(request, notice)
     return redirect(reverse("runs:detail", args=[run.code]) + "#run-shares")
 
@@ -148,7 +143,7 @@ def public_share(request: HttpRequest, token: str) -> HttpResponse:
         "items": items,
         "inputs": [] if link.hide_inputs else input_items(run, public=True),
         "inputs_hidden": link.hide_inputs,
-        "page_url": _public_url(token),
+        "page_url": shares.public_url(token),
         "og_image": settings.PUBLIC_BASE_URL + first_image.url if first_image else "",
         "og_image_alt": f"{first_image.title}, made with {run.technique_name}"
         if first_image

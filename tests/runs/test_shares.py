@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from runs import shares
 from runs.models import Run, RunStatus, ShareLink
+from teams import crypto
 from tests.runs.results_helpers import share_link as _share
 
 pytestmark = pytest.mark.django_db
@@ -33,23 +34,24 @@ def _token(response) -> str:
 # --- Creating ---------------------------------------------------------------------------------
 
 
-def test_a_member_shares_their_own_run_and_sees_the_link_once(bob_client, run, bob):
+def test_a_member_shares_their_own_run_and_copies_the_link(bob_client, run, bob):
     response = _create(bob_client, run)
     assert response.status_code == 200  # rendered directly: no redirect carrying the token
     assert response["Cache-Control"] == "no-store"
     token = _token(response)
     html = response.content.decode()
-    assert "shown only this once" in html
+    assert "members of the team can also copy it later" in html
     assert 'data-copy-target="share-url"' in html
     link = ShareLink.objects.get(run=run)
     assert link.created_by == bob
     assert link.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert link.token_hint == token[:6]
     assert timedelta(days=6, hours=23) < link.expires_at - timezone.now() <= timedelta(days=7)
-    # Afterwards the token is nowhere: not on the run page, not in the session.
-    page = bob_client.get(f"/runs/{run.code}/").content.decode()
-    assert token not in page
-    assert f"/s/{token[:6]}…" in page
+    # Afterwards only the run page's list shows it (tests/runs/test_shares_copying.py), in an
+    # answer no cache keeps; never in the session.
+    page = bob_client.get(f"/runs/{run.code}/")
+    assert f"/s/{token[:6]}…" in page.content.decode()
+    assert page["Cache-Control"] == "no-store"
     assert token not in str(dict(bob_client.session))
 
 
@@ -128,7 +130,7 @@ def test_create_rejects_get(bob_client, run):
 # --- Tokens -----------------------------------------------------------------------------------
 
 
-def test_tokens_are_long_random_and_stored_only_as_hashes(run, bob):
+def test_tokens_are_long_random_and_stored_only_as_hashes_and_ciphertext(run, bob):
     tokens = {_share(run, bob)[1] for _ in range(50)}
     assert len(tokens) == 50
     for token in tokens:
@@ -139,6 +141,8 @@ def test_tokens_are_long_random_and_stored_only_as_hashes(run, bob):
     assert {row["token_hash"] for row in stored} == {
         hashlib.sha256(t.encode()).hexdigest() for t in tokens
     }
+    # The ciphertext is teams.crypto's (the FLORA keys' keys and rotation).
+    assert {crypto.decrypt(row["token_encrypted"]) for row in stored} == tokens
 
 
 def test_lookups_refuse_malformed_and_unknown_tokens(run, bob):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -43,6 +44,32 @@ class Command(BaseCommand):
                     # update(), not save(): the connection's other fields stay untouched.
                     FloraConnection.objects.filter(pk=connection.pk).update(**updates)
                     rewritten += len(updates)
+            for spec in crypto.encrypted_fields():
+                done, kept = _rotate_field(spec)
+                rewritten += done
+                current += kept
         self.stdout.write(
             f"Re-encrypted {rewritten} secret(s) with the newest key; {current} already used it."
         )
+
+
+def _rotate_field(spec: crypto.EncryptedField) -> tuple[int, int]:
+    """Re-encrypt one registered field of another app: (rewritten, already current)."""
+    model = apps.get_model(spec.model)
+    rewritten = current = 0
+    rows = model._default_manager.select_for_update().exclude(**{spec.field: ""})
+    for pk, token in rows.order_by("pk").values_list("pk", spec.field):
+        if crypto.is_current(token):
+            current += 1
+            continue
+        try:
+            fresh = crypto.reencrypt(token)
+        except crypto.DecryptionFailed:
+            raise bad_input(
+                f"The {spec.label} of {spec.model} {pk} cannot be decrypted with any key in "
+                f"{crypto.SETTING}; nothing was rewritten. Add the key it was encrypted with "
+                "and run again."
+            ) from None
+        model._default_manager.filter(pk=pk).update(**{spec.field: fresh})
+        rewritten += 1
+    return rewritten, current
