@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 from django.urls import reverse
 
 from sandbox import clock
+from sandbox.asset_render import file_segment
 from sandbox.catalog import IMAGE, VIDEO
 from sandbox.models import SandboxAsset
 
@@ -47,7 +48,7 @@ def own_asset(url: str, origin: str | None) -> tuple[str, str] | None:
 
 def input_problem(url: str, kind: str, workspace_ids: list[str], origin: str | None) -> str | None:
     """Why this asset URL cannot be the input (None: it can). Only call for own_asset URLs."""
-    from sandbox.assets import file_segment, refresh  # assets imports validation
+    from sandbox.assets import refresh  # assets imports validation
 
     found = own_asset(url, origin)
     assert found is not None

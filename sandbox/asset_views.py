@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox import api, assets, clock, files
+from sandbox import api, asset_render, assets, clock, files
 from sandbox.api import api_view
 from sandbox.auth import ApiKey
 from sandbox.errors import ApiError, validation_error
@@ -58,7 +58,7 @@ def asset_collection(request: HttpRequest, key: ApiKey) -> HttpResponse:
         file_hash = hashlib.sha256(data).hexdigest()
         parsed = assets.parse_create(key, fields, upload.name, file_hash, header_key)
         asset = assets.create_direct(key, parsed, data)
-        return api.ok(assets.reservation_to_api(request, asset, created=True), status=201)
+        return api.ok(asset_render.reservation_to_api(request, asset, created=True), status=201)
     body = api.json_body(request)
     if "file" in body:
         raise validation_error(
@@ -67,9 +67,11 @@ def asset_collection(request: HttpRequest, key: ApiKey) -> HttpResponse:
     parsed = assets.parse_create(key, body, None, None, header_key)
     if parsed.source == assets.SIGNED_URL:
         asset, token = assets.create_signed(key, parsed)
-        return api.ok(assets.reservation_to_api(request, asset, token, created=True), status=201)
+        return api.ok(
+            asset_render.reservation_to_api(request, asset, token, created=True), status=201
+        )
     asset = assets.create_from_url(key, parsed)
-    return api.ok(assets.reservation_to_api(request, asset, created=True), status=201)
+    return api.ok(asset_render.reservation_to_api(request, asset, created=True), status=201)
 
 
 def _asset_list(request: HttpRequest, key: ApiKey) -> HttpResponse:
@@ -92,7 +94,8 @@ def _asset_list(request: HttpRequest, key: ApiKey) -> HttpResponse:
     return api.ok(
         {
             "assets": [
-                assets.asset_to_api(request, assets.refresh(a, now), list_item=True) for a in page
+                asset_render.asset_to_api(request, assets.refresh(a, now), list_item=True)
+                for a in page
             ],
             "meta": {
                 "next_cursor": api.encode_cursor({"before": page[-1].id})
@@ -107,7 +110,7 @@ def _asset_list(request: HttpRequest, key: ApiKey) -> HttpResponse:
 @api_view("GET")
 def asset_detail(request: HttpRequest, key: ApiKey, asset_id: str) -> HttpResponse:
     """GET /assets/{id}: another key's asset is 404, like a missing one."""
-    return api.ok(assets.asset_to_api(request, assets.find(key, asset_id)))
+    return api.ok(asset_render.asset_to_api(request, assets.find(key, asset_id)))
 
 
 def _step_key(request: HttpRequest) -> str:
@@ -126,7 +129,7 @@ def asset_complete(request: HttpRequest, key: ApiKey, asset_id: str) -> HttpResp
     """POST /assets/{id}/complete: the signed upload's bytes are checked; ready or failed."""
     idempotency_key = _step_key(request)
     asset = assets.complete(key, assets.find(key, asset_id, with_data=True), idempotency_key)
-    return api.ok(assets.reservation_to_api(request, asset))
+    return api.ok(asset_render.reservation_to_api(request, asset))
 
 
 @api_view("POST")
@@ -134,7 +137,7 @@ def asset_retry(request: HttpRequest, key: ApiKey, asset_id: str) -> HttpRespons
     """POST /assets/{id}/retry: a fresh upload URL for a failed or expired signed upload."""
     idempotency_key = _step_key(request)
     asset, token = assets.retry(key, assets.find(key, asset_id), idempotency_key)
-    return api.ok(assets.reservation_to_api(request, asset, token))
+    return api.ok(asset_render.reservation_to_api(request, asset, token))
 
 
 @login_not_required
@@ -169,6 +172,6 @@ def asset_file(request: HttpRequest, asset_id: str, filename: str) -> HttpRespon
     if request.method not in ("GET", "HEAD"):
         return HttpResponse(status=405, headers={"Allow": "GET, HEAD"})
     asset = SandboxAsset.objects.filter(asset_id=asset_id, status="ready").first()
-    if asset is None or asset.data is None or assets.file_segment(asset) != filename:
+    if asset is None or asset.data is None or asset_render.file_segment(asset) != filename:
         return HttpResponseNotFound("Not found.", content_type="text/plain")
     return files.serve(request, bytes(asset.data), asset.content_type, filename)

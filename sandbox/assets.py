@@ -6,25 +6,23 @@ in FLORA's envelope. Choices the SDK leaves open are listed in sandbox/README.md
 
 from __future__ import annotations
 
-import datetime
+import dataclasses
 import hashlib
 import json
-import re
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from django.http import HttpRequest
-from django.urls import reverse
 
 from sandbox import asset_fetch, asset_types, clock
 from sandbox.api import new_id
+from sandbox.asset_render import form_fields
 from sandbox.auth import ApiKey, Workspace, visible_workspace
 from sandbox.errors import ApiError, validation_error
 from sandbox.models import SandboxAsset
 from sandbox.runs import _claim_idempotency_key
-from sandbox.validation import _validate_idempotency_key
+from sandbox.validation import MAX_URL, _validate_idempotency_key
 
 MAX_DIRECT_BYTES = 4 * 1024 * 1024
 MAX_SOURCE_BYTES = 50 * 1024 * 1024
@@ -37,7 +35,6 @@ EXPIRED_MESSAGE = (
     "The upload URL expired before the upload was completed; call POST /assets/{id}/retry "
     "for a new one"
 )
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _problem(field: str, message: str) -> dict[str, str]:
@@ -93,6 +90,8 @@ def parse_create(
         problems.append(_problem("file", 'Required: a multipart "file" part, or a JSON "source"'))
     elif source and source != SIGNED_URL and not source.lower().startswith("https://"):
         problems.append(_problem("source", 'Expected a public https:// URL or "signed-url"'))
+    elif len(source) > MAX_URL:
+        problems.append(_problem("source", f"At most {MAX_URL} characters"))
     declared = text.get("content_type", "").lower()
     if source == SIGNED_URL and declared and declared not in asset_types.ALLOWED_TYPES:
         problems.append(
@@ -193,7 +192,7 @@ def create_from_url(key: ApiKey, req: CreateRequest) -> SandboxAsset:
 
 
 def _with_name(req: CreateRequest, name: str) -> CreateRequest:
-    return CreateRequest(**{**req.__dict__, "file_name": name[:MAX_TEXT_FIELD]})
+    return dataclasses.replace(req, file_name=name[:MAX_TEXT_FIELD])
 
 
 def _new_token() -> tuple[str, str]:
@@ -258,7 +257,8 @@ def complete(key: ApiKey, asset: SandboxAsset, idempotency_key: str) -> SandboxA
     try:
         found = asset_types.inspect(data)
     except asset_types.AssetProblem as exc:
-        values: dict = {"status": "failed", "failure_message": str(exc)[:500]}
+        # Bytes that can be no asset are not kept.
+        values: dict = {"status": "failed", "failure_message": str(exc)[:500], "data": None}
     else:
         values = _ready_values(data, found)
         del values["data"]  # already stored by the upload target
@@ -310,80 +310,3 @@ def receive_upload(token: str, form_key: str | None, data: bytes | None) -> None
     if problems:
         raise validation_error(problems)
     SandboxAsset.objects.filter(pk=asset.pk).update(data=data, size_bytes=len(data))
-
-
-# -- rendering ---------------------------------------------------------------------------
-
-
-def file_segment(asset: SandboxAsset) -> str:
-    """The last part of the asset's URL: its name made URL-safe, or asset.<ext>."""
-    name = _UNSAFE.sub("-", asset.name).strip("-.")[:100]
-    return name or f"asset.{asset_types.EXTENSIONS.get(asset.content_type, 'bin')}"
-
-
-def file_url(request: HttpRequest, asset: SandboxAsset) -> str:
-    path = reverse("sandbox:asset-file", args=[asset.asset_id, file_segment(asset)])
-    return request.build_absolute_uri(path)
-
-
-def form_fields(asset: SandboxAsset) -> dict[str, str]:
-    return {"key": f"assets/{asset.asset_id}", "success_action_status": "204"}
-
-
-def _iso(seconds: float) -> str:
-    moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def reservation_to_api(
-    request: HttpRequest, asset: SandboxAsset, token: str | None = None, *, created: bool = False
-) -> dict:
-    """The answer to create, complete and retry (the SDK's AssetCreateResponse)."""
-    ready = asset.status == "ready"
-    data: dict = {
-        "asset_id": asset.asset_id,
-        "status": asset.status,
-        "uploaded_via": asset.uploaded_via,
-        # The SDK types create's url as always present: it is where the file will be.
-        "url": file_url(request, asset) if ready or created else None,
-        "visibility": "workspace",
-        "workspace_id": asset.workspace_id,
-    }
-    if asset.failure_message:
-        data["failure_message"] = asset.failure_message
-    if token is not None and asset.expires_at is not None:
-        data["expires_at"] = _iso(asset.expires_at)
-        data["upload"] = {
-            "url": request.build_absolute_uri(reverse("sandbox:asset-upload", args=[token])),
-            "method": "POST",
-            "file_field": "file",
-            "form_fields": form_fields(asset),
-            "content_type": "multipart/form-data",
-        }
-    return data
-
-
-def asset_to_api(request: HttpRequest, asset: SandboxAsset, *, list_item: bool = False) -> dict:
-    """GET /assets/{id} (created_at ISO 8601) and GET /assets items (unix seconds)."""
-    data: dict = {
-        "asset_id": asset.asset_id,
-        "content_type": asset.content_type
-        or asset.upload_content_type
-        or "application/octet-stream",
-        "created_at": int(asset.created_at) if list_item else _iso(asset.created_at),
-        "description": None,
-        "failure_message": asset.failure_message or None,
-        "height": asset.height,
-        "width": asset.width,
-        "name": asset.name or None,
-        "size_bytes": asset.size_bytes if asset.status == "ready" else None,
-        "status": asset.status,
-        "upload_content_type": asset.upload_content_type or None,
-        "uploaded_via": asset.uploaded_via,
-        "url": file_url(request, asset) if asset.status == "ready" else None,
-        "workspace_id": asset.workspace_id,
-    }
-    if list_item:
-        data["project_id"] = asset.project_id or None
-        data["node_id"] = None
-    return data
