@@ -54,6 +54,8 @@ class OutputItem:
     # Text outputs: the beginning shown on the page, and the whole text's length.
     text: str = ""
     text_length: int = 0
+    # "Use in another technique" (kept images and videos, members only).
+    use_url: str = ""
 
     @property
     def text_is_partial(self) -> bool:
@@ -165,6 +167,11 @@ def _item(run: Run, output: RunOutput, url: str, *, public: bool) -> OutputItem:
         dom_id=f"output-{output.position + 1}",
         text=output.text_start or "",  # type: ignore[attr-defined]
         text_length=output.text_length or 0,  # type: ignore[attr-defined]
+        use_url=(
+            reverse("runs:use_output", args=[run.code, output.position])
+            if kept and not public and output.type in ("imageUrl", "videoUrl") and output.sha256
+            else ""
+        ),
     )
 
 

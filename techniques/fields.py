@@ -89,6 +89,10 @@ class TechniqueInputField(forms.Field):
         self.multiple = io.allow_multiple and self.supported
         self.media = io.type in MEDIA_URL_TYPES
         self.guidance = guidance_for(io)
+        # A file or an upload chosen for this input (techniques.media), set by the form
+        # before cleaning: it stands in for a link.
+        self.chosen: Any = None
+        self.choice_error = ""
         # The longest text FLORA is sent (per line for allow_multiple); None for links.
         self.max_chars = MAX_TEXT if io.type == "text" and self.supported else None
         # Requiredness is checked in clean() so the message can name the input.
@@ -147,7 +151,15 @@ class TechniqueInputField(forms.Field):
                     code="unsupported",
                 )
             return
-        if not value and not io.optional:
+        if self.choice_error:
+            raise ValidationError(self.choice_error, code="file")
+        if self.chosen is not None and value and not self.multiple:
+            raise ValidationError(
+                "This input takes one file or one link: you gave both. Remove the file or "
+                "clear the link.",
+                code="both",
+            )
+        if not value and not io.optional and self.chosen is None:
             raise ValidationError(f"{io.name} is required.", code="required")
         problems = []
         for position, item in enumerate(value, start=1):

@@ -1,0 +1,123 @@
+"""Files as run inputs: what a media input of the run form may name besides a link.
+
+An image or video input takes one of: an https link (techniques.fields), a file sent with
+the form (`file_<input id>`), or a reference (`ref_<input id>`) to something the team
+already has:
+
+    upload:<uuid>            a file a member uploaded (uploads.Upload), e.g. by the form's
+                             script (POST /uploads/) or the "Recent" picker
+    output:<run code>:<n>    a kept output of one of the team's runs ("Use in another
+                             technique"); the runs app registers how to look them up
+                             (register_output_choices), since the catalog cannot import it
+
+A reference or a file becomes a MediaChoice when the form is cleaned; its plan value is
+`sha256:<hex>` until the submit view has made it a FLORA asset (runs.inputs), so the intent
+key covers the content and not a URL or id that a retried upload could change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.urls import reverse
+
+from uploads.models import Upload
+from uploads.services import Source
+
+if TYPE_CHECKING:
+    from teams.models import Team
+    from uploads.validation import Prepared
+
+__all__ = [
+    "FILE_PREFIX",
+    "PLACEHOLDER",
+    "REF_PREFIX",
+    "MediaChoice",
+    "OutputChoices",
+    "choice_for",
+    "kind_of",
+    "register_output_choices",
+]
+
+FILE_PREFIX = "file_"
+REF_PREFIX = "ref_"
+# The plan value of a chosen file until it is an asset: "sha256:<64 hex>".
+PLACEHOLDER = "sha256:"
+_UPLOAD_REF = re.compile(r"^upload:([0-9a-f-]{36})$")
+_OUTPUT_REF = re.compile(r"^output:([A-Za-z0-9_-]{1,32}):(\d{1,4})$")
+_KINDS = {"imageUrl": "image", "videoUrl": "video"}
+
+
+def kind_of(media_type: str) -> str:
+    """'image' or 'video' for the input types that take files; '' for the others."""
+    return _KINDS.get(media_type, "")
+
+
+@dataclass
+class MediaChoice:
+    """A file chosen for an input: where it comes from and how to read it."""
+
+    ref: str
+    kind: str
+    sha256: str
+    name: str
+    preview_url: str
+    source: Source | None = None
+    upload: Upload | None = None
+    prepared: Prepared | None = None  # a file sent with the form, not kept yet
+    output_pk: int | None = None
+    run_code: str = ""
+
+    @property
+    def placeholder(self) -> str:
+        return PLACEHOLDER + self.sha256
+
+    @classmethod
+    def of_upload(cls, upload: Upload) -> MediaChoice:
+        return cls(
+            ref=upload.ref,
+            kind=upload.kind,
+            sha256=upload.sha256,
+            name=upload.original_name,
+            preview_url=reverse("uploads:file", args=[upload.public_id]),
+            source=Source.of_upload(upload),
+            upload=upload,
+        )
+
+    @classmethod
+    def of_file(cls, prepared: Prepared) -> MediaChoice:
+        return cls(
+            ref="",
+            kind=prepared.kind,
+            sha256=prepared.sha256,
+            name=prepared.name,
+            preview_url="",
+            prepared=prepared,
+        )
+
+
+# (team, run code, output position) -> the output as a choice, or None.
+OutputChoices = Callable[["Team", str, int], "MediaChoice | None"]
+_output_sources: list[OutputChoices] = []
+
+
+def register_output_choices(source: OutputChoices) -> None:
+    """The runs app says how to find a kept output (the last one registered wins)."""
+    _output_sources.append(source)
+
+
+def choice_for(team: Team, ref: str, kind: str) -> MediaChoice | None:
+    """The team's upload or kept output `ref` names, of this kind; None otherwise."""
+    ref = (ref or "").strip()
+    choice: MediaChoice | None = None
+    if match := _UPLOAD_REF.match(ref):
+        upload = Upload.objects.filter(team=team, public_id=match.group(1)).first()
+        choice = MediaChoice.of_upload(upload) if upload is not None else None
+    elif (match := _OUTPUT_REF.match(ref)) and _output_sources:
+        choice = _output_sources[-1](team, match.group(1), int(match.group(2)))
+    if choice is None or choice.kind != kind:
+        return None
+    return choice
