@@ -18,6 +18,8 @@ from ._errors import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    AssetFailedError,
+    AssetNotReadyError,
     AuthenticationError,
     BadRequestError,
     ConflictError,
@@ -31,9 +33,14 @@ from ._errors import (
     PermissionDeniedError,
     RateLimitError,
     RequestNotSent,
+    SignedUploadError,
     UnprocessableEntityError,
 )
 from ._models import (
+    Asset,
+    AssetReservation,
+    AssetStatus,
+    AssetUploadForm,
     MediaType,
     Run,
     RunInput,
@@ -50,6 +57,7 @@ from ._models import (
 from ._transport import DeadlineBackend, DeadlineTransport, StreamWrapper, deadline
 from ._version import __version__
 from .pagination import CursorPage
+from .resources.assets import MAX_DIRECT_UPLOAD_BYTES
 from .webhooks import WebhookEvent, WebhookEventData, WebhookVerificationError
 
 __all__ = [
@@ -58,6 +66,12 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "Asset",
+    "AssetFailedError",
+    "AssetNotReadyError",
+    "AssetReservation",
+    "AssetStatus",
+    "AssetUploadForm",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
@@ -71,6 +85,7 @@ __all__ = [
     "IdempotencyDuplicateError",
     "InsufficientCreditsError",
     "InternalServerError",
+    "MAX_DIRECT_UPLOAD_BYTES",
     "MediaType",
     "NotFoundError",
     "PermissionDeniedError",
@@ -82,6 +97,7 @@ __all__ = [
     "RunListItem",
     "RunOutput",
     "RunStatus",
+    "SignedUploadError",
     "StreamWrapper",
     "Technique",
     "TechniqueIO",

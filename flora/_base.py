@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -92,6 +93,17 @@ def mask_key(api_key: str) -> str:
 Gate = Callable[[], AbstractContextManager[object]]
 
 
+@dataclass(frozen=True)
+class Form:
+    """A multipart/form-data body: text fields, then files as (name, bytes, content type).
+
+    Held as bytes, never as an open stream, so every retry can send it again in full.
+    """
+
+    fields: dict[str, str]
+    files: dict[str, tuple[str, bytes, str]]
+
+
 class SyncAPIClient:
     def __init__(
         self,
@@ -157,14 +169,19 @@ class SyncAPIClient:
         params: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        form: Form | None = None,
+        url: str | None = None,
     ) -> httpx.Response:
         """Send a request, retrying what is safe to retry; return the 2xx response.
 
         The whole call, retries included, ends within `self.deadline`; the body (of any
-        status) is read into memory only up to `self.max_response_bytes`.
+        status) is read into memory only up to `self.max_response_bytes`. `form` sends
+        multipart/form-data instead of JSON; it is encoded afresh for every attempt, so a
+        retry sends the same bytes. `url` (absolute) sends to a host other than FLORA's API,
+        without the API key: a presigned upload target.
         """
         with deadline(self.deadline):
-            return self._request_within_deadline(method, path, params, body, headers)
+            return self._request_within_deadline(method, path, params, body, headers, form, url)
 
     def _request_within_deadline(
         self,
@@ -173,8 +190,11 @@ class SyncAPIClient:
         params: Mapping[str, Any] | None,
         body: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
+        form: Form | None = None,
+        url: str | None = None,
     ) -> httpx.Response:
-        url = self.base_url + path
+        authenticated = url is None
+        target = self.base_url + path if url is None else url
         query = {k: v for k, v in (params or {}).items() if v is not None}
         extra_headers = dict(headers or {})
         retries_taken = 0
@@ -182,7 +202,9 @@ class SyncAPIClient:
             response: httpx.Response | None = None
             try:
                 with self._gate():
-                    response = self._send(method, url, query, body, extra_headers)
+                    response = self._send(
+                        method, target, query, body, extra_headers, form, authenticated
+                    )
             except httpx.TimeoutException as exc:
                 error: APIError = APITimeoutError(request=_request_of(exc))
                 error.__cause__ = exc
@@ -237,6 +259,8 @@ class SyncAPIClient:
         query: Mapping[str, Any],
         body: Mapping[str, Any] | None,
         extra_headers: Mapping[str, str],
+        form: Form | None = None,
+        authenticated: bool = True,
     ) -> httpx.Response:
         """One attempt: send, then read the body within the size limit."""
         # The Authorization header is built inline, never held in a local variable, so no
@@ -245,8 +269,13 @@ class SyncAPIClient:
             method,
             url,
             params=query,
-            json=body,
-            headers={**self._headers(), **extra_headers},
+            json=body if form is None else None,
+            data=form.fields if form is not None else None,
+            files=form.files if form is not None else None,
+            headers={
+                **(self._headers() if authenticated else {"User-Agent": USER_AGENT}),
+                **extra_headers,
+            },
             timeout=_within(self.timeout, remaining()),
         )
         response = self._http.send(request, stream=True)
@@ -283,16 +312,20 @@ class SyncAPIClient:
         cast_to: type[M],
         body: Mapping[str, Any],
         idempotency_key: str | None = None,
+        form: Form | None = None,
     ) -> M:
         # One key per call, reused by every retry: a POST that landed but whose answer
         # was lost is recognised by FLORA instead of starting (and charging) a second run.
         # The docs want it in the body, the spec in the header: send both.
         key = idempotency_key or new_idempotency_key()
+        if form is not None:
+            form = Form(fields={**form.fields, "idempotency_key": key}, files=form.files)
         response = self._request(
             "POST",
             path,
             body={**body, "idempotency_key": key},
             headers={"Idempotency-Key": key},
+            form=form,
         )
         return _validate(response, TypeAdapter(cast_to), _json(response))
 

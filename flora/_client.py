@@ -15,7 +15,7 @@ from ._base import (
     SyncAPIClient,
 )
 from ._errors import FloraError
-from .resources import Techniques, Workspaces
+from .resources import Assets, Techniques, Workspaces
 
 __all__ = ["Flora"]
 
@@ -44,6 +44,7 @@ class Flora(SyncAPIClient):
     the connection pool.
     """
 
+    assets: Assets
     techniques: Techniques
     workspaces: Workspaces
 
@@ -74,6 +75,7 @@ class Flora(SyncAPIClient):
             max_response_bytes=max_response_bytes,
             gate=gate,
         )
+        self.assets = Assets(self)
         self.techniques = Techniques(self)
         self.workspaces = Workspaces(self)
 

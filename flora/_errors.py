@@ -19,6 +19,8 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AssetFailedError",
+    "AssetNotReadyError",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
@@ -31,6 +33,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "SignedUploadError",
     "UnprocessableEntityError",
 ]
 
@@ -131,6 +134,34 @@ class RateLimitError(APIStatusError):
 
 class InternalServerError(APIStatusError):
     pass
+
+
+class SignedUploadError(APIStatusError):
+    """The presigned upload target (not FLORA's API) refused the bytes of a signed upload."""
+
+    def __str__(self) -> str:
+        return f"The upload URL answered HTTP {self.status_code}: {self.message}"
+
+
+class AssetFailedError(FloraError):
+    """FLORA could not make the uploaded file an asset (wrong type, too large, unreadable)."""
+
+    def __init__(self, asset_id: str, failure_message: str | None) -> None:
+        detail = f": {failure_message}" if failure_message else "."
+        super().__init__(f"Asset {asset_id} failed to process{detail}")
+        self.asset_id = asset_id
+        self.failure_message = failure_message
+
+
+class AssetNotReadyError(FloraError):
+    """The asset was still not ready when the upload stopped waiting for it."""
+
+    def __init__(self, asset_id: str, status: str, waited: float) -> None:
+        super().__init__(
+            f"Asset {asset_id} was not ready after {waited:g} s (last status: {status})."
+        )
+        self.asset_id = asset_id
+        self.status = status
 
 
 class APIConnectionError(APIError):

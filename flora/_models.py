@@ -18,6 +18,10 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "Asset",
+    "AssetReservation",
+    "AssetStatus",
+    "AssetUploadForm",
     "FloraModel",
     "MediaType",
     "Run",
@@ -36,6 +40,7 @@ __all__ = [
 MediaType = Literal["imageUrl", "videoUrl", "audioUrl", "text", "documentUrl"]
 RunStatus = Literal["pending", "running", "completed", "failed"]
 RunInputType = Literal["text", "imageUrl", "videoUrl"]
+AssetStatus = Literal["pending_upload", "ready", "failed"]
 
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed"})
 
@@ -211,6 +216,94 @@ class Workspace(FloraModel):
     @property
     def created_datetime(self) -> datetime.datetime | None:
         return to_datetime(self.created_at)
+
+
+# -- assets ------------------------------------------------------------------------------
+
+
+def _moment(value: Any) -> Any:
+    # Asset times come as an ISO 8601 string (retrieve) or unix seconds/ms (list); a value
+    # that is neither, or no plausible moment, is "unknown" rather than fatal.
+    if value is None or isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        try:
+            return to_datetime(float(value))
+        except (OverflowError, ValueError, OSError):
+            return None
+    if isinstance(value, str):
+        try:
+            moment = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.UTC)
+        return moment if to_datetime(moment.timestamp()) is not None else None
+    return None
+
+
+def _dimension(value: int | None) -> int | None:
+    # A size no file can have (negative, or past any real image or file) is "unknown".
+    return value if value is not None and 0 <= value < 2**53 else None
+
+
+Moment = Annotated[datetime.datetime | None, BeforeValidator(_moment)]
+OptionalMoment = Annotated[Moment, WrapValidator(_none_if_invalid)]
+Dimension = Annotated[int | None, AfterValidator(_dimension)]
+OptionalDimension = Annotated[Dimension, WrapValidator(_none_if_invalid)]
+
+
+class AssetUploadForm(FloraModel):
+    """Where and how to send the bytes of a signed-url upload: a presigned form POST."""
+
+    url: str
+    method: str = "POST"
+    file_field: str = "file"
+    form_fields: dict[str, str] = {}
+    content_type: str = "multipart/form-data"
+
+
+class AssetReservation(FloraModel):
+    """The answer to POST /assets, /assets/{id}/complete and /assets/{id}/retry."""
+
+    asset_id: str
+    status: AssetStatus | str
+    url: OptionalStr = None
+    visibility: OptionalStr = None
+    workspace_id: OptionalStr = None
+    uploaded_via: OptionalStr = None
+    expires_at: OptionalMoment = None
+    upload: AssetUploadForm | None = None
+    upload_url: OptionalStr = None
+    failure_message: OptionalStr = None
+
+
+class Asset(FloraModel):
+    """An asset as GET /assets/{id} and GET /assets describe it."""
+
+    asset_id: str
+    status: AssetStatus | str
+    content_type: OptionalStr = None
+    # An ISO string from retrieve, a number from list: both read as an aware datetime.
+    created_at: OptionalMoment = None
+    description: OptionalStr = None
+    failure_message: OptionalStr = None
+    height: OptionalDimension = None
+    width: OptionalDimension = None
+    name: OptionalStr = None
+    size_bytes: OptionalDimension = None
+    upload_content_type: OptionalStr = None
+    uploaded_via: OptionalStr = None
+    url: OptionalStr = None
+    workspace_id: OptionalStr = None
+    project_id: OptionalStr = None
+    node_id: OptionalStr = None
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == "ready"
 
 
 class RunInput(BaseModel):

@@ -1,4 +1,4 @@
-"""Sandbox state: runs, idempotency keys, create-call log, webhook deliveries.
+"""Sandbox state: runs, idempotency keys, create-call log, webhook deliveries, assets.
 
 A run stores only what was asked (inputs, timing); its status, progress and outputs are
 derived from the clock at read time (sandbox.lifecycle), so no process has to advance it.
@@ -91,3 +91,45 @@ class SandboxWebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return self.delivery_id
+
+
+class SandboxAsset(models.Model):
+    """An uploaded file (POST /assets), its bytes kept in the row.
+
+    The bytes live in the database, not on disk: like the generated outputs (regenerated,
+    never written), an asset then needs no MEDIA_ROOT, survives restarts, and is rolled back
+    with a test's transaction. Files are small by FLORA's limits (50 MB at most).
+    """
+
+    # Public id (`asset_...`): random, so asset URLs cannot be guessed.
+    asset_id = models.CharField(max_length=40, unique=True)
+    api_key = models.CharField(max_length=64, db_index=True)
+    workspace_id = models.CharField(max_length=40)
+    project_id = models.CharField(max_length=40, blank=True)
+    folder = models.CharField(max_length=255, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    # "direct" (multipart bytes), "url" (fetched from `source`), "signed_url".
+    uploaded_via = models.CharField(max_length=12)
+    # "pending_upload", "ready" or "failed".
+    status = models.CharField(max_length=16)
+    # What the uploader said it is; `content_type` is what the bytes are.
+    upload_content_type = models.CharField(max_length=100, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    data = models.BinaryField(null=True, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    source_url = models.CharField(max_length=2048, blank=True)
+    # sha256 of the signed upload URL's random token (the token itself is never stored).
+    upload_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # Unix seconds on the sandbox clock.
+    expires_at = models.FloatField(null=True, blank=True)
+    created_at = models.FloatField()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["workspace_id", "-id"], name="sandbox_asset_ws_idx")]
+
+    def __str__(self) -> str:
+        return self.asset_id

@@ -55,8 +55,14 @@ def start_run(key: ApiKey, run_request: RunRequest, body_hash: str, speedup: flo
 
 
 def _claim_idempotency_key(
-    key: ApiKey, idempotency_key: str, body_hash: str, now: float
+    key: ApiKey,
+    idempotency_key: str,
+    body_hash: str,
+    now: float,
+    *,
+    what: str = "a run was already started with this key",
 ) -> SandboxIdempotencyKey:
+    """Claim the key for this request (runs and assets share one key space per API key)."""
     # Keys older than the window are forgotten, so the key may start a new run.
     SandboxIdempotencyKey.objects.filter(
         api_key=key.key, key=idempotency_key, created_at__lte=now - IDEMPOTENCY_WINDOW_SECONDS
@@ -80,7 +86,7 @@ def _claim_idempotency_key(
     raise ApiError(
         409,
         "idempotency_duplicate",
-        "Duplicate idempotency key: a run was already started with this key.",
+        f"Duplicate idempotency key: {what}.",
     )
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from florasite.lib.net import host_address, is_public_ip, normal_host
-from sandbox import catalog
+from sandbox import asset_urls, catalog
 from sandbox.auth import ApiKey, Workspace, visible_workspace
 from sandbox.catalog import IMAGE, TEXT, VIDEO, Technique
 from sandbox.errors import ApiError, validation_error
@@ -70,8 +70,15 @@ def resolve_workspace(key: ApiKey, technique: Technique, body: dict) -> tuple[Wo
 
 
 def validate_run_request(
-    key: ApiKey, technique: Technique, body: dict, header_key: str | None
+    key: ApiKey,
+    technique: Technique,
+    body: dict,
+    header_key: str | None,
+    *,
+    origin: str | None = None,
 ) -> RunRequest:
+    """`origin` is the sandbox's own (scheme://host/ of the request): its asset URLs are
+    checked against the asset (sandbox.asset_urls) instead of being required to be https."""
     workspace, project_id = resolve_workspace(key, technique, body)
     problems: list[dict[str, str]] = []
 
@@ -85,7 +92,7 @@ def validate_run_request(
     elif mode != "async":
         problems.append(_problem("mode", 'Expected "async"'))
 
-    inputs = _validate_inputs(technique, body.get("inputs"), problems)
+    inputs = _validate_inputs(technique, body.get("inputs"), problems, key, origin)
     callback_url = _validate_callback_url(body.get("callback_url"), problems)
     idempotency_key = _validate_idempotency_key(body.get("idempotency_key"), header_key, problems)
 
@@ -94,7 +101,13 @@ def validate_run_request(
     return RunRequest(technique, workspace, project_id, inputs, callback_url, idempotency_key)
 
 
-def _validate_inputs(technique: Technique, raw: object, problems: list[dict[str, str]]) -> list:
+def _validate_inputs(
+    technique: Technique,
+    raw: object,
+    problems: list[dict[str, str]],
+    key: ApiKey | None = None,
+    origin: str | None = None,
+) -> list:
     if raw is None:
         problems.append(_problem("inputs", "Required"))
         return []
@@ -119,7 +132,8 @@ def _validate_inputs(technique: Technique, raw: object, problems: list[dict[str,
         if not shape_ok:
             continue
         input_id, kind, value = item["id"], item["type"], item["value"]
-        message = _input_problem(technique, input_id, kind, value, seen)
+        workspace_ids = key.workspace_ids if key is not None else []
+        message = _input_problem(technique, input_id, kind, value, seen, workspace_ids, origin)
         seen.add(input_id)
         if message:
             problems.append(_problem(input_id, message))
@@ -132,7 +146,13 @@ def _validate_inputs(technique: Technique, raw: object, problems: list[dict[str,
 
 
 def _input_problem(
-    technique: Technique, input_id: str, kind: str, value: str, seen: set[str]
+    technique: Technique,
+    input_id: str,
+    kind: str,
+    value: str,
+    seen: set[str],
+    workspace_ids: list[str] | None = None,
+    origin: str | None = None,
 ) -> str | None:
     schema = technique.input(input_id)
     if schema is None:
@@ -156,6 +176,9 @@ def _input_problem(
         return None
     if schema.accepts_element and ELEMENT_ID.match(value):
         return None
+    if asset_urls.own_asset(value, origin):
+        # The sandbox's own asset URL (plain http in local runs): checked against the asset.
+        return asset_urls.input_problem(value, kind, workspace_ids or [], origin)
     return _media_url_problem(value)
 
 

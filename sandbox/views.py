@@ -6,15 +6,13 @@ envelope) and receives the caller's ApiKey after the request.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, JsonResponse
 
-from sandbox import api, catalog, clock, lifecycle, media, runs
+from sandbox import api, catalog, clock, files, lifecycle, media, runs
 from sandbox.api import api_view
 from sandbox.auth import ApiKey
 from sandbox.errors import ApiError, validation_error
@@ -22,7 +20,6 @@ from sandbox.models import SandboxRequestLog, SandboxRun
 from sandbox.validation import validate_run_request
 
 STATUSES = ("pending", "running", "completed", "failed")
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def _technique_for_key(key: ApiKey, technique_id: str) -> catalog.Technique:
@@ -103,7 +100,11 @@ def run_create(request: HttpRequest, key: ApiKey, technique_id: str) -> HttpResp
         technique = _technique_for_key(key, technique_id)
         body = api.json_body(request)
         run_request = validate_run_request(
-            key, technique, body, request.headers.get("Idempotency-Key")
+            key,
+            technique,
+            body,
+            request.headers.get("Idempotency-Key"),
+            origin=request.build_absolute_uri("/"),
         )
         if key.broke:
             raise ApiError(
@@ -187,30 +188,7 @@ def media_file(request: HttpRequest, run_id: str, filename: str) -> HttpResponse
     if rendered is None:
         return HttpResponseNotFound("Not found.", content_type="text/plain")
     data, content_type = rendered
-    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-    headers = {
-        "ETag": etag,
-        "Accept-Ranges": "bytes",
-        "Cache-Control": "public, max-age=86400",
-        "Content-Disposition": f'inline; filename="{filename}"',
-    }
-    if request.headers.get("If-None-Match") == etag:
-        return HttpResponse(status=304, headers=headers)
-    status = 200
-    # Safari only plays video from servers that answer byte ranges.
-    if match := _RANGE.match(request.headers.get("Range", "")):
-        first, last = match.groups()
-        total = len(data)
-        start = int(first) if first else max(0, total - int(last or 0))
-        end = min(int(last), total - 1) if first and last else total - 1
-        if start >= total or start > end:
-            return HttpResponse(status=416, headers={"Content-Range": f"bytes */{total}"})
-        data = data[start : end + 1]
-        headers["Content-Range"] = f"bytes {start}-{end}/{total}"
-        status = 206
-    headers["Content-Length"] = str(len(data))
-    body = b"" if request.method == "HEAD" else data
-    return HttpResponse(body, status=status, content_type=content_type, headers=headers)
+    return files.serve(request, data, content_type, filename)
 
 
 @login_not_required
