@@ -95,9 +95,9 @@ TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
         f"&use=output:{a.extra['image_run'].code}:0&input=scene"
     ),
     # Not here: URLs that name no object and act on the current team (/runs/, the CSV
-    # export, POST /runs/sync, the run form's picker /inputs/picker: see
-    # tests/runs/test_use_as_input.py::test_the_picker_lists_the_teams_uploads_and_outputs_only): dave gets his own team's, see
-    # tests/runs/test_sync_button.py::test_the_button_syncs_only_the_members_team.
+    # export, POST /runs/sync, the run form's picker /inputs/picker): dave gets his own
+    # team's, see tests/runs/test_sync_button.py::test_the_button_syncs_only_the_members_team
+    # and tests/runs/test_use_as_input.py::test_the_picker_lists_the_teams_uploads_and_outputs_only.
 ]
 
 
@@ -113,11 +113,10 @@ def team_a_objects(team_a, alice, sandbox_http) -> TeamAObjects:
 
 def _upload_objects(team_a, alice) -> dict[str, object]:
     """Issue 15: a file a member of team A uploaded."""
+    from tests.runs.inputs_helpers import kept_image_run
     from tests.uploads import images
     from uploads.services import keep_upload
     from uploads.validation import prepare
-
-    from tests.runs.inputs_helpers import kept_image_run
 
     upload = keep_upload(team_a, alice, prepare(images.png(), name="probe.png", kind="image"))
     return {"upload": upload, "image_run": kept_image_run(team_a, alice, code_suffix="_probe")}

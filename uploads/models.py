@@ -77,9 +77,13 @@ class FloraAsset(models.Model):
     upload = models.ForeignKey(
         Upload, on_delete=models.SET_NULL, null=True, blank=True, related_name="assets"
     )
-    asset_id = models.CharField(max_length=200)
-    url = models.TextField()
+    # Empty until FLORA answered; the key is kept so that a retry after a lost answer is the
+    # same create (FLORA then says it saw the key, and the asset is found by its name).
+    asset_id = models.CharField(max_length=200, blank=True)
+    url = models.TextField(blank=True)
     status = models.CharField(max_length=20, choices=AssetStatus.choices)
+    idempotency_key = models.CharField(max_length=100)
+    failure_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

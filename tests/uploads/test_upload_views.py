@@ -40,6 +40,8 @@ def test_a_member_uploads_an_image_and_gets_the_asset(bob_client, fake_assets):
     assert call["content_type"] == "image/png"
     assert call["data"] == upload.file.read()
     assert call["idempotency_key"].startswith("fs-asset-")
+    # FLORA gets the file's name tagged with its content, to find it again after a lost answer.
+    assert call["file_name"] == f"photo-{upload.sha256[:12]}.png"
     assert FloraAsset.objects.get().url == body["asset_url"]
 
 
@@ -101,7 +103,7 @@ def test_a_failed_asset_is_not_reused_and_the_retry_uses_a_new_key(bob_client, f
     fake_assets.status = "failed"
     fake_assets.failure_message = "unsupported codec"
     body = post(bob_client, images.png()).json()
-    assert body["error"] == "FLORA did not accept the file: unsupported codec."
+    assert body["error"] == "FLORA could not use this file: unsupported codec"
     fake_assets.status = "ready"
     assert post(bob_client, images.png()).json()["ok"] is True
     first, second = fake_assets.calls
