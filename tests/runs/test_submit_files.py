@@ -53,6 +53,9 @@ def test_a_png_sent_with_the_form_starts_the_run_with_its_asset(bob_client, upst
     assert body["inputs"] == [
         {"id": "scene", "type": "imageUrl", "value": "https://assets.example/fake/1.bin"}
     ]
+    # The run page shows the input from the dashboard's copy of the upload.
+    page = html_of(bob_client.get(f"/runs/{run.code}/"))
+    assert f'src="/uploads/{upload.public_id}/file"' in page
 
 
 def test_a_text_file_renamed_png_is_refused_on_its_field_and_starts_nothing(

@@ -73,6 +73,8 @@ def test_the_chain_is_shown_both_ways(bob_client, source, upstream, fake_assets)
     assert (link.run, link.input_id, link.source_output) == (made, "scene", source.outputs.get())
     made_page = html_of(bob_client.get(f"/runs/{made.code}/"))
     assert f'Input from <a href="/runs/{source.code}/">run {source.code}</a>' in made_page
+    # The input is shown from the dashboard's copy (FLORA's asset URL may not be public).
+    assert f'<img class="input-thumb" src="/runs/{source.code}/outputs/0"' in made_page
     source_page = html_of(bob_client.get(f"/runs/{source.code}/"))
     assert f'Used in: <a href="/runs/{made.code}/">run {made.code}</a>' in source_page
 
