@@ -111,7 +111,9 @@ class TechniqueInputField(forms.Field):
             return forms.TextInput(
                 attrs={**attrs, "disabled": True, "placeholder": "Not accepted by FLORA's run API"}
             )
-        if not io.optional:
+        if not io.optional and not self.media:
+            # A media input may take a file instead (techniques.media): the server says
+            # when neither was given, the browser would refuse a file with an empty link.
             attrs["required"] = True
         if self.multiple:
             attrs["data-multiple"] = "true"

@@ -19,8 +19,8 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 
 from techniques.fields import RUN_INPUT_TYPES, TechniqueInputField, media_kind
-from techniques.media import FILE_PREFIX, REF_PREFIX, MediaChoice, choice_for, kind_of
-from uploads.validation import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, Refused, prepare
+from techniques.media import FILE_PREFIX, REF_PREFIX, MediaChoice, kind_of, resolve_choice
+from uploads.validation import Refused
 
 if TYPE_CHECKING:
     from flora import Technique, TechniqueIO
@@ -251,30 +251,12 @@ class RunForm(forms.Form):
     def _choose(self, input_id: str, *, ref: str = "", upload: Any = None) -> None:
         """Resolve the file or reference given for one media input onto its field."""
         field = self.fields[FIELD_PREFIX + input_id]
-        kind = kind_of(field.io.type)
         field.chosen, field.choice_error = None, ""
-        choice: MediaChoice | None = None
-        if upload is not None:
-            cap = MAX_IMAGE_BYTES if kind == "image" else MAX_VIDEO_BYTES
-            if upload.size is not None and upload.size > cap:
-                field.choice_error = (
-                    f"This file is {upload.size / 2**20:.0f} MB; {kind}s can be at most "
-                    f"{cap // 2**20} MB."
-                )
-                return
-            try:
-                choice = MediaChoice.of_file(prepare(upload.read(), name=upload.name, kind=kind))
-            except Refused as exc:
-                field.choice_error = str(exc)
-                return
-        elif ref:
-            choice = choice_for(self.team, ref, kind)
-            if choice is None:
-                field.choice_error = (
-                    f"The {kind} chosen for this input is not one of your team's {kind}s any "
-                    "more: choose it again."
-                )
-                return
+        try:
+            choice = resolve_choice(self.team, kind_of(field.io.type), ref=ref, upload=upload)
+        except Refused as exc:
+            field.choice_error = str(exc)
+            return
         if choice is not None:
             field.chosen = choice
             self.choices[input_id] = choice

@@ -24,10 +24,14 @@ from typing import TYPE_CHECKING
 
 from django.urls import reverse
 
+from uploads import validation
 from uploads.models import Upload
 from uploads.services import Source
+from uploads.validation import Refused, prepare
 
 if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+
     from teams.models import Team
     from uploads.validation import Prepared
 
@@ -40,6 +44,7 @@ __all__ = [
     "choice_for",
     "kind_of",
     "register_output_choices",
+    "resolve_choice",
 ]
 
 FILE_PREFIX = "file_"
@@ -120,4 +125,29 @@ def choice_for(team: Team, ref: str, kind: str) -> MediaChoice | None:
         choice = _output_sources[-1](team, match.group(1), int(match.group(2)))
     if choice is None or choice.kind != kind:
         return None
+    return choice
+
+
+def resolve_choice(
+    team: Team, kind: str, *, ref: str = "", upload: UploadedFile | None = None
+) -> MediaChoice | None:
+    """The file sent for an input (validated: uploads.validation) or the team's file `ref`
+    names; None when neither was given. Raises Refused with the reason in words."""
+    if upload is not None:
+        cap = validation.MAX_IMAGE_BYTES if kind == "image" else validation.MAX_VIDEO_BYTES
+        if upload.size is not None and upload.size > cap:
+            # Said before the file is read into memory.
+            raise Refused(
+                f"This file is {upload.size / 2**20:.0f} MB; {kind}s can be at most "
+                f"{cap // 2**20} MB."
+            )
+        return MediaChoice.of_file(prepare(upload.read(), name=upload.name or "", kind=kind))
+    if not ref:
+        return None
+    choice = choice_for(team, ref, kind)
+    if choice is None:
+        raise Refused(
+            f"The {kind} chosen for this input is not one of your team's {kind}s any more: "
+            "choose it again."
+        )
     return choice

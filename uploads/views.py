@@ -70,6 +70,7 @@ def upload_file(request: HttpRequest) -> JsonResponse:
         prepared = prepare(handle.read(), name=handle.name or "", kind=kind)
     except Refused as exc:
         return _refused(str(exc))
+    reused = Upload.objects.filter(team=team, sha256=prepared.sha256).exists()
     upload = keep_upload(team, request.user, prepared)
     try:
         client = upload_client(team, upload.size)
@@ -82,7 +83,13 @@ def upload_file(request: HttpRequest) -> JsonResponse:
         # The file is kept: choosing it again from "Recent" retries without re-sending it.
         return JsonResponse({"ok": False, "error": str(exc), **describe(upload)}, status=502)
     return JsonResponse(
-        {"ok": True, **describe(upload), "asset_id": asset.asset_id, "asset_url": asset.url}
+        {
+            "ok": True,
+            **describe(upload),
+            "reused": reused,
+            "asset_id": asset.asset_id,
+            "asset_url": asset.url,
+        }
     )
 
 

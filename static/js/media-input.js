@@ -133,9 +133,10 @@
         var body = null;
         try { body = JSON.parse(xhr.responseText); } catch (error) { body = null; }
         if (body && body.ok) {
-          choose(body.ref, body.name, body.preview_url, "uploaded");
-          say("Uploaded " + body.name + " (" + sizeText(body.size) + ")" +
-            (body.location_removed ? ": where it was taken was removed." : "."));
+          choose(body.ref, file.name, body.preview_url, body.reused ? "already uploaded" : "uploaded");
+          say("Uploaded " + file.name + " (" + sizeText(body.size) + ")" +
+            (body.location_removed ? ": where it was taken was removed." : ".") +
+            (body.reused ? " The team already had this file: it is reused, not sent again." : ""));
           return;
         }
         var message = body && body.error ? body.error :
@@ -143,7 +144,7 @@
             "The upload failed" + (xhr.status ? " (HTTP " + xhr.status + ")" : "") + ": try again.");
         if (body && body.ref) {
           // Kept by the dashboard, not taken by FLORA yet: running sends it again.
-          choose(body.ref, body.name, body.preview_url, "not sent to FLORA yet");
+          choose(body.ref, file.name, body.preview_url, "not sent to FLORA yet");
           say(message + " It is kept: Run tries to send it again.", true);
         } else {
           reset();

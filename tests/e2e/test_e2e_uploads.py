@@ -103,3 +103,75 @@ def test_upload_run_and_use_the_output_in_another_technique(
     expect(page.locator("[data-chain-used]")).to_contain_text(f"run {second_code}")
     shot(page, "source-run-used-in")
     assert console.problems == []
+
+
+DROP = """([selector, name, type, bytes, how]) => {
+  const file = new File([new Uint8Array(bytes)], name, { type });
+  const data = new DataTransfer();
+  data.items.add(file);
+  const target = document.querySelector(selector);
+  if (how === "paste") {
+    target.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true }));
+  } else {
+    const options = { dataTransfer: data, bubbles: true, cancelable: true };
+    target.dispatchEvent(new DragEvent("dragover", options));
+    target.dispatchEvent(new DragEvent("drop", options));
+  }
+}"""
+
+
+def test_drop_and_paste_upload_and_a_renamed_text_file_is_refused(
+    page: Page, site, console, log_in
+) -> None:
+    console.attach(page)
+    log_in(page, "demo")
+    page.goto(f"{site.url}/techniques/{COLOR}/")
+    image = page.locator("[data-media-input][data-url-field='id_in_image']")
+    reference = page.locator("[data-media-input][data-url-field='id_in_reference']")
+    expect(image.locator("[data-drop-hint]")).to_be_visible()
+
+    # A text file named .png, dropped: the dashboard reads its content and says so.
+    page.evaluate(DROP, ["#id_in_image", "notes.png", "image/png", list(b"just words\n"), "drop"])
+    expect(image.locator("[data-upload-status]")).to_have_text(
+        re.compile(r"named like a PNG image, but its content is not one"), timeout=20_000
+    )
+    assert image.locator("[data-ref-input]").input_value() == ""
+
+    # The real photo, dropped on the first input and pasted into the second.
+    page.evaluate(DROP, ["#id_in_image", "a.jpg", "image/jpeg", list(photo()), "drop"])
+    expect(image.locator("[data-upload-status]")).to_have_text(
+        re.compile(r"^Uploaded a\.jpg"), timeout=20_000
+    )
+    page.get_by_label("Color reference").focus()
+    page.evaluate(DROP, ["#id_in_reference", "b.jpg", "image/jpeg", list(photo()), "paste"])
+    expect(reference.locator("[data-upload-status]")).to_have_text(
+        re.compile(r"^Uploaded b\.jpg"), timeout=20_000
+    )
+    # The same bytes: one upload, named by both inputs.
+    assert (
+        image.locator("[data-ref-input]").input_value()
+        == reference.locator("[data-ref-input]").input_value()
+    )
+    page.locator("[data-run-button]").click()
+    page.wait_for_url(re.compile(r"/runs/[^/]+/$"))
+    expect(page.locator("img.input-thumb[src^='/uploads/']")).to_have_count(2)
+    assert console.problems == []
+
+
+def test_a_file_is_sent_with_the_form_without_javascript(
+    site, console, log_in, new_context, fake_images
+) -> None:
+    context = new_context(java_script_enabled=False)
+    host = fake_images(context)
+    page = context.new_page()
+    console.attach(page)
+    log_in(page, "demo")
+    page.goto(f"{site.url}/techniques/{COLOR}/")
+    page.locator("#id_file_image").set_input_files(
+        {"name": "nojs.jpg", "mimeType": "image/jpeg", "buffer": photo()}
+    )
+    page.get_by_label("Color reference").fill(f"{host}/grade.png")
+    page.locator("[data-run-button]").click()
+    page.wait_for_url(re.compile(r"/runs/[^/]+/$"))
+    expect(page.locator("img.input-thumb[src^='/uploads/']")).to_have_count(1)
+    assert console.problems == []

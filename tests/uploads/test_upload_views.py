@@ -50,6 +50,7 @@ def test_the_same_bytes_twice_reuse_the_upload_and_the_asset(bob_client, alice_c
     second = post(alice_client, images.png(), name="two.png").json()
     assert first["ref"] == second["ref"]
     assert second["asset_url"] == first["asset_url"]
+    assert (first["reused"], second["reused"]) == (False, True)
     assert Upload.objects.count() == 1
     assert len(fake_assets.calls) == 1
 
@@ -137,3 +138,18 @@ def test_members_of_the_team_get_the_file_others_404(
 
 def test_an_unknown_upload_is_404(bob_client):
     assert bob_client.get("/uploads/2b1f7f4e-6c3e-4b8e-9a77-1d2f3e4a5b6c/file").status_code == 404
+
+
+def test_a_video_is_taken_by_its_magic_bytes(bob_client, fake_assets):
+    body = post(bob_client, images.MP4, name="clip.mp4", kind="video").json()
+    assert body["ok"] is True and body["kind"] == "video"
+    assert fake_assets.calls[0]["content_type"] == "video/mp4"
+
+
+def test_the_upload_deadline_grows_with_the_size_but_is_bounded(team_a, settings):
+    from uploads.services import MAX_UPLOAD_DEADLINE, upload_client
+
+    settings.FLORA_PAGE_DEADLINE = 8.0
+    assert upload_client(team_a, 1024).deadline == pytest.approx(8.0, abs=0.01)
+    assert upload_client(team_a, 20 * 2**20).deadline == pytest.approx(18.0)
+    assert upload_client(team_a, 2**31).deadline == MAX_UPLOAD_DEADLINE
