@@ -4,6 +4,7 @@ from django.contrib import admin
 
 from sandbox import clock, lifecycle
 from sandbox.models import (
+    SandboxAsset,
     SandboxIdempotencyKey,
     SandboxRequestLog,
     SandboxRun,
@@ -51,3 +52,12 @@ class SandboxWebhookDeliveryAdmin(admin.ModelAdmin):
     list_filter = ("event_type", "last_status_code")
     search_fields = ("delivery_id", "run__run_id")
     raw_id_fields = ("run",)
+
+
+@admin.register(SandboxAsset)
+class SandboxAssetAdmin(admin.ModelAdmin):
+    list_display = ("asset_id", "name", "status", "content_type", "size_bytes", "workspace_id")
+    list_filter = ("status", "uploaded_via", "workspace_id")
+    search_fields = ("asset_id", "name", "folder")
+    # The bytes are served at the asset's URL; the admin shows everything else.
+    exclude = ("data", "upload_token_hash")

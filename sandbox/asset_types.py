@@ -121,10 +121,14 @@ def sniff(data: bytes) -> str | None:
             return "video/quicktime"
     if head.startswith(b"ID3"):
         return "audio/mpeg"
-    # An MPEG audio frame: 11 sync bits, a known version, a layer that is not "reserved".
-    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+    # A bare MPEG audio frame (no ID3 tag): 11 sync bits, a known version, layer III (what
+    # mp3 is; layers I/II would let a UTF-16 byte order mark pass), a usable bitrate and
+    # sample rate.
+    if len(head) >= 3 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
         version, layer = (head[1] >> 3) & 0b11, (head[1] >> 1) & 0b11
-        return "audio/mpeg" if version != 0b01 and layer != 0 else None
+        bitrate, rate = head[2] >> 4, (head[2] >> 2) & 0b11
+        if version != 0b01 and layer == 0b01 and bitrate not in (0, 15) and rate != 0b11:
+            return "audio/mpeg"
     return None
 
 

@@ -6,6 +6,8 @@ import pytest
 from django.urls import reverse
 
 from sandbox import webhooks
+from sandbox.models import SandboxAsset
+from tests.sandbox.asset_helpers import image, post_file
 
 
 @pytest.mark.parametrize(
@@ -20,3 +22,12 @@ def test_the_admin_lists_sandbox_records(api, clock, admin_client, model, respx_
     response = admin_client.get(reverse(f"admin:sandbox_{model}_changelist"), {"q": "run_"})
 
     assert response.status_code == 200
+
+
+def test_the_admin_lists_assets_without_their_bytes(api, admin_client):
+    asset_id = post_file(api, image("PNG"), "cat.png").json()["asset_id"]
+    listing = admin_client.get(reverse("admin:sandbox_sandboxasset_changelist"), {"q": "cat"})
+    assert listing.status_code == 200 and asset_id in listing.content.decode()
+    pk = SandboxAsset.objects.get(asset_id=asset_id).pk
+    page = admin_client.get(reverse("admin:sandbox_sandboxasset_change", args=[pk]))
+    assert page.status_code == 200 and 'name="data"' not in page.content.decode()

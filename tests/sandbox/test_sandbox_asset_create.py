@@ -173,3 +173,28 @@ def test_keys_sharing_a_workspace_share_its_assets(api):
 
 def test_no_key_is_401(api):
     assert post_file(api, image("PNG"), key=None).status_code == 401
+
+
+def test_a_key_is_forgotten_after_two_hours(api, clock):
+    headers = {"Idempotency-Key": "upload-4"}
+    assert post_file(api, image("PNG"), "a.png", headers=headers).status_code == 201
+    clock.advance(2 * 60 * 60 - 1)
+    assert post_file(api, image("PNG"), "a.png", headers=headers).status_code == 409
+    clock.advance(2)
+    assert post_file(api, image("PNG"), "a.png", headers=headers).status_code == 201
+    assert SandboxAsset.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [b"I'm free to upload anything", b"\xff\xfeU\x00n\x00i\x00", b"1234moov but prose"],
+    ids=["free", "utf16", "moov"],
+)
+def test_text_that_happens_to_look_like_a_header_is_refused(api, text):
+    assert "Unsupported file type" in fields_of(post_file(api, text, "a.mov"))["file"]
+
+
+def test_a_bare_mp3_frame_is_mpeg_audio(api):
+    frames = b"\xff\xfb\x90\x64" + b"\x00" * 413
+    asset_id = post_file(api, frames * 4, "song.bin").json()["asset_id"]
+    assert api.get(f"/assets/{asset_id}").json()["content_type"] == "audio/mpeg"
