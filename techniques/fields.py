@@ -93,6 +93,9 @@ class TechniqueInputField(forms.Field):
         # before cleaning: it stands in for a link.
         self.chosen: Any = None
         self.choice_error = ""
+        # The team's own FLORA asset URLs among the values ("Run again" of a run started
+        # with a file): taken as they are, even on the sandbox's plain http.
+        self.known_urls: set[str] = set()
         # The longest text FLORA is sent (per line for allow_multiple); None for links.
         self.max_chars = MAX_TEXT if io.type == "text" and self.supported else None
         # Requiredness is checked in clean() so the message can name the input.
@@ -182,6 +185,8 @@ class TechniqueInputField(forms.Field):
                 )
             return None
         if self.io.accepts_element and ELEMENT_ID.match(value):
+            return None
+        if value in self.known_urls:
             return None
         return _media_url_problem(value)
 

@@ -19,7 +19,14 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 
 from techniques.fields import RUN_INPUT_TYPES, TechniqueInputField, media_kind
-from techniques.media import FILE_PREFIX, REF_PREFIX, MediaChoice, kind_of, resolve_choice
+from techniques.media import (
+    FILE_PREFIX,
+    REF_PREFIX,
+    MediaChoice,
+    kind_of,
+    known_asset_urls,
+    resolve_choice,
+)
 from uploads.validation import Refused
 
 if TYPE_CHECKING:
@@ -261,8 +268,20 @@ class RunForm(forms.Form):
             field.chosen = choice
             self.choices[input_id] = choice
 
+    def _mark_known_urls(self) -> None:
+        media = [f for n, f in self.fields.items() if n.startswith(FIELD_PREFIX) and f.media]
+        raw = [
+            line.strip()
+            for field in media
+            for line in str(self.data.get(FIELD_PREFIX + field.io.id, "")).splitlines()
+        ]
+        known = known_asset_urls(self.team, raw)
+        for field in media:
+            field.known_urls = known
+
     def full_clean(self) -> None:
         if self.is_bound:
+            self._mark_known_urls()
             self.choices = {}
             for name in list(self.fields):
                 if name.startswith(FILE_PREFIX):

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from django.urls import reverse
 
 from uploads import validation
-from uploads.models import Upload
+from uploads.models import AssetStatus, FloraAsset, Upload
 from uploads.services import Source
 from uploads.validation import Refused, prepare
 
@@ -43,6 +43,7 @@ __all__ = [
     "OutputChoices",
     "choice_for",
     "kind_of",
+    "known_asset_urls",
     "register_output_choices",
     "resolve_choice",
 ]
@@ -151,3 +152,15 @@ def resolve_choice(
             "choose it again."
         )
     return choice
+
+
+def known_asset_urls(team: Team, values: list[str]) -> set[str]:
+    """Which of these values are URLs of the team's ready FLORA assets."""
+    values = [value for value in values if value.startswith(("http://", "https://"))]
+    if not values:
+        return set()
+    return set(
+        FloraAsset.objects.filter(team=team, url__in=values, status=AssetStatus.READY).values_list(
+            "url", flat=True
+        )
+    )

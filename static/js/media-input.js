@@ -45,6 +45,9 @@
     var zone = box.closest(".field") || box;
     var multiple = urlField && urlField.getAttribute("data-multiple") === "true";
     if (hint) hint.hidden = false;
+    // The picker loads with htmx and chooses with this script: without them it stays hidden.
+    var picker = box.querySelector("[data-picker]");
+    if (picker) picker.hidden = false;
 
     function say(text, isError) {
       status.textContent = text;

@@ -91,3 +91,20 @@ def test_an_uploaded_file_runs_a_technique_end_to_end(bob_client, upstream, cloc
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
     assert Upload.objects.count() == 1 and upstream.calls("POST", ASSETS) == 1
+
+
+def test_run_again_of_a_run_started_with_a_file_reuses_its_asset(bob_client, upstream, clock):
+    from tests.runs.submit_helpers import read_form
+
+    body = upload(bob_client, images.png()).json()
+    data = page_form(bob_client, ZOOM)
+    bob_client.post(f"/techniques/{ZOOM}/run", {**data, "ref_scene": body["ref"]})
+    run = Run.objects.get()
+    assert body["asset_url"].startswith("http://testserver/")  # the sandbox's plain http
+    again = bob_client.get(f"/runs/{run.code}/again", follow=True)
+    data = read_form(again.content.decode())
+    assert data["in_scene"] == body["asset_url"]
+    response = bob_client.post(f"/techniques/{ZOOM}/run", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Run.objects.count() == 2
+    assert upstream.calls("POST", ASSETS) == 1
