@@ -202,7 +202,12 @@ def asset_for(client: Flora, *, team: Team, workspace_id: str, source: Source) -
     tag = _tagged(source.file_name, source.sha256)
     try:
         asset = _found(resource, row, tag) if row.asset_id else None
-        if asset is None or str(asset.status) == "failed":
+        if asset is not None and str(asset.status) == "failed":
+            # The asset an earlier attempt made failed after all: a new create, a new key.
+            row.idempotency_key = new_idempotency_key()
+            row.save(update_fields=["idempotency_key"])
+            asset = None
+        if asset is None:
             # POST /assets (multipart up to 4 MB, else signed-url + POST /assets/{id}/complete),
             # then GET /assets/{id} until ready: the client picks by size.
             asset = resource.upload(

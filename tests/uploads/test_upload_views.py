@@ -3,6 +3,8 @@ served to the team's members only."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -153,3 +155,36 @@ def test_the_upload_deadline_grows_with_the_size_but_is_bounded(team_a, settings
     assert upload_client(team_a, 1024).deadline == pytest.approx(8.0, abs=0.01)
     assert upload_client(team_a, 20 * 2**20).deadline == pytest.approx(18.0)
     assert upload_client(team_a, 2**31).deadline == MAX_UPLOAD_DEADLINE
+
+
+def test_an_asset_still_processing_is_asked_about_not_uploaded_again(bob_client, fake_assets):
+    from flora import AssetNotReadyError
+
+    fake_assets.fail_with = AssetNotReadyError("asset_slow", "pending_upload", 30)
+    body = post(bob_client, images.png()).json()
+    assert body["error"] == (
+        "FLORA is still processing this file. Press the button again in a moment."
+    )
+    assert FloraAsset.objects.get().asset_id == "asset_slow"
+    # Next time: GET /assets/{id} says it is ready now; nothing is uploaded again.
+    fake_assets.fail_with = None
+    fake_assets.made["asset_slow"] = SimpleNamespace(
+        asset_id="asset_slow", status="ready", name="x", url="https://assets.example/slow",
+        failure_message=None,
+    )  # fmt: skip
+    assert post(bob_client, images.png()).json()["asset_url"] == "https://assets.example/slow"
+    assert len(fake_assets.calls) == 1
+
+
+def test_an_earlier_asset_that_failed_later_is_made_again_on_a_new_key(bob_client, fake_assets):
+    from flora import AssetNotReadyError
+
+    fake_assets.fail_with = AssetNotReadyError("asset_slow", "pending_upload", 30)
+    post(bob_client, images.png())
+    first_key = fake_assets.calls[0]["idempotency_key"]
+    fake_assets.fail_with = None
+    fake_assets.made["asset_slow"] = SimpleNamespace(
+        asset_id="asset_slow", status="failed", name="x", url=None, failure_message="corrupt"
+    )
+    assert post(bob_client, images.png()).json()["ok"] is True
+    assert fake_assets.calls[1]["idempotency_key"] != first_key
