@@ -175,3 +175,30 @@ def test_a_file_is_sent_with_the_form_without_javascript(
     page.wait_for_url(re.compile(r"/runs/[^/]+/$"))
     expect(page.locator("img.input-thumb[src^='/uploads/']")).to_have_count(1)
     assert console.problems == []
+
+
+def test_the_picker_chooses_a_recent_upload(page: Page, site, console, log_in) -> None:
+    console.attach(page)
+    log_in(page, "demo")
+    page.goto(f"{site.url}/techniques/{COLOR}/")
+    image = page.locator("[data-media-input][data-url-field='id_in_image']")
+    reference = page.locator("[data-media-input][data-url-field='id_in_reference']")
+    page.locator("#id_file_image").set_input_files(
+        {"name": "pick-me.jpg", "mimeType": "image/jpeg", "buffer": photo()}
+    )
+    expect(image.locator("[data-upload-status]")).to_have_text(
+        re.compile(r"^Uploaded pick-me\.jpg"), timeout=20_000
+    )
+    reference.get_by_text("Recent uploads and outputs").click()
+    first = reference.locator("[data-pick-ref^='upload:']").first
+    expect(first).to_be_visible(timeout=10_000)
+    expect(first.locator("img")).to_be_visible()
+    wanted = image.locator("[data-ref-input]").input_value()
+    reference.locator(f"[data-pick-ref='{wanted}']").click()
+    assert reference.locator("[data-ref-input]").input_value() == wanted
+    expect(reference.locator("img[data-chosen-preview]")).to_be_visible()
+    expect(reference.locator("[data-picker]")).not_to_have_attribute("open", "")
+    page.locator("[data-run-button]").click()
+    page.wait_for_url(re.compile(r"/runs/[^/]+/$"))
+    expect(page.locator("img.input-thumb[src^='/uploads/']")).to_have_count(2)
+    assert console.problems == []
