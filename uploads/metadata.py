@@ -7,7 +7,8 @@ The orientation is applied to the pixels, so the picture still stands the right 
 its EXIF is gone. Whenever possible the pixels are left as they are:
 
 - JPEG upright: the APP1 (EXIF, XMP) and APP13 (IPTC) segments are cut out of the file,
-  byte for byte; the compressed image data is not touched.
+  byte for byte; the compressed image data is not touched. An MPO (a JPEG with more
+  pictures appended, each with its own EXIF) keeps only its first picture.
 - WebP upright: the EXIF and XMP chunks are cut out of the RIFF container.
 - PNG: re-encoded (losslessly) without its eXIf and text chunks.
 - AVIF, and any photo that must be turned: re-encoded without metadata (the ICC colour
@@ -50,18 +51,34 @@ def _has_metadata(image: Image.Image, image_format: str) -> bool:
     return bool(info.get("exif") or info.get("xmp") or info.get("photoshop"))
 
 
+def _scan_end(data: bytes, position: int) -> int:
+    """Where the entropy-coded data starting at `position` ends: the next marker that is
+    not a stuffed byte (FF00), a restart (FFD0-FFD7) or fill (FFFF)."""
+    while True:
+        position = data.find(b"\xff", position)
+        if position < 0 or position + 1 >= len(data):
+            raise ValueError("JPEG without an end")
+        following = data[position + 1]
+        if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
+            position += 1 if following == 0xFF else 2
+            continue
+        return position
+
+
 def _strip_jpeg(data: bytes) -> bytes:
+    """The primary image only: no EXIF/XMP/IPTC segment, no MPF index, and nothing after
+    its end (the other pictures of an MPO, makers' trailers: each may carry a location)."""
     out = bytearray(data[:2])
     position = 2
-    while position + 4 <= len(data):
+    while position + 2 <= len(data):
         if data[position] != 0xFF:
             raise ValueError("not a JPEG segment")
         marker = data[position + 1]
         if marker == 0xFF:  # fill byte
             position += 1
             continue
-        if marker == 0xDA or marker == 0xD9:  # start of scan: the rest is image data
-            out += data[position:]
+        if marker == 0xD9:  # end of image: anything after it is dropped
+            out += b"\xff\xd9"
             return bytes(out)
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
             out += data[position : position + 2]
@@ -71,10 +88,16 @@ def _strip_jpeg(data: bytes) -> bytes:
         end = position + 2 + length
         if length < 2 or end > len(data):
             raise ValueError("truncated JPEG segment")
-        if marker not in _JPEG_DROP:
-            out += data[position:end]
+        segment = data[position:end]
+        mpf = marker == 0xE2 and segment[4:8] == b"MPF\x00"
+        if marker not in _JPEG_DROP and not mpf:
+            out += segment
         position = end
-    raise ValueError("JPEG without image data")
+        if marker == 0xDA:  # start of scan: copy its data up to the next marker
+            scan_end = _scan_end(data, position)
+            out += data[position:scan_end]
+            position = scan_end
+    raise ValueError("JPEG without an end")
 
 
 def _strip_webp(data: bytes) -> bytes:
@@ -82,6 +105,9 @@ def _strip_webp(data: bytes) -> bytes:
         raise ValueError("not a WebP file")
     chunks = []
     position = 12
+    # Only the RIFF body: bytes appended after it are dropped with the metadata.
+    (riff_size,) = struct.unpack("<I", data[4:8])
+    data = data[: 8 + riff_size]
     while position + 8 <= len(data):
         fourcc = data[position : position + 4]
         (size,) = struct.unpack("<I", data[position + 4 : position + 8])
@@ -114,7 +140,7 @@ def _reencode(image: Image.Image, image_format: str) -> bytes:
             options["transparency"] = image.info["transparency"]
     elif image_format in ("WEBP", "AVIF"):
         options["quality"] = 95
-    if getattr(image, "is_animated", False):
+    if getattr(image, "is_animated", False) and image_format in ("PNG", "WEBP", "AVIF", "GIF"):
         # Every frame, as they are (turning an animation is left to the browser's EXIF-less
         # default: animations with an orientation tag are vanishingly rare).
         image.save(buffer, image_format, save_all=True, **options)
@@ -133,6 +159,11 @@ def clean_image(data: bytes, image_format: str) -> tuple[bytes, bool, tuple[int,
         width, height = image.size
         if orientation in (5, 6, 7, 8):
             width, height = height, width
+        if image_format == "MPO":
+            # A JPEG with more pictures appended (depth maps, previews), each with its EXIF.
+            if orientation == 1:
+                return _strip_jpeg(data), True, (width, height)
+            return _reencode(image, "JPEG"), True, (width, height)
         if image_format == "GIF" or not _has_metadata(image, image_format):
             return data, False, (width, height)
         if orientation == 1 and image_format == "JPEG":

@@ -45,6 +45,9 @@ MAX_PIXELS = 150_000_000
 # Pillow's format names -> the content types FLORA accepts for images.
 IMAGE_TYPES = {
     "JPEG": "image/jpeg",
+    # Pillow's name for a JPEG with more pictures appended (cameras, phones): kept as a JPEG
+    # of its first picture (uploads.metadata).
+    "MPO": "image/jpeg",
     "PNG": "image/png",
     "WEBP": "image/webp",
     "GIF": "image/gif",
@@ -78,7 +81,7 @@ _NAMED = {
     "mov": "MOV",
     "webm": "WebM",
 }
-_WORDS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF", "AVIF": "AVIF"}
+_WORDS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF", "AVIF": "AVIF"}
 
 
 class Refused(ValueError):

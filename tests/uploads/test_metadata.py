@@ -4,6 +4,7 @@ orientation is applied, the pixels are kept."""
 from __future__ import annotations
 
 import hashlib
+import io
 
 import pytest
 
@@ -65,3 +66,47 @@ def test_the_checksum_is_of_the_cleaned_bytes_and_stable():
     again = prepare(images.jpeg(gps=True), name="b.jpg", kind="image")
     assert first.sha256 == again.sha256 == hashlib.sha256(first.data).hexdigest()
     assert first.sha256 != hashlib.sha256(original).hexdigest()
+
+
+def mpo_with_gps() -> bytes:
+    buffer = io.BytesIO()
+    images.gradient().save(
+        buffer,
+        "MPO",
+        save_all=True,
+        append_images=[images.gradient(20, 20)],
+        exif=images.exif_with_gps(),
+    )
+    return buffer.getvalue()
+
+
+def test_an_mpo_keeps_only_its_first_picture_without_any_exif():
+    original = mpo_with_gps()
+    assert original.count(b"Exif\x00\x00") == 2  # each picture carries the location
+    prepared = prepare(original, name="portrait.jpg", kind="image")
+    assert prepared.content_type == "image/jpeg"
+    assert b"Exif\x00\x00" not in prepared.data and b"MPF\x00" not in prepared.data
+    cleaned = images.opened(prepared.data)
+    assert cleaned.format == "JPEG" and getattr(cleaned, "n_frames", 1) == 1
+    assert images.pixels(prepared.data) == images.pixels(original)
+
+
+def test_anything_after_the_end_of_a_jpeg_is_dropped():
+    original = images.jpeg(gps=True) + b"SEFT trailer with GPS 52.37N 4.89E"
+    prepared = prepare(original, name="phone.jpg", kind="image")
+    assert b"trailer" not in prepared.data and prepared.data.endswith(b"\xff\xd9")
+    assert images.pixels(prepared.data) == images.pixels(images.jpeg())
+
+
+def test_a_progressive_jpeg_keeps_every_scan():
+    original = images.encoded("JPEG", gps=True, progressive=True, quality=90)
+    prepared = prepare(original, name="p.jpg", kind="image")
+    assert not images.opened(prepared.data).getexif()
+    assert images.pixels(prepared.data) == images.pixels(original)
+
+
+def test_bytes_after_a_webps_riff_body_are_dropped():
+    original = images.encoded("WEBP", gps=True, lossless=True) + b"trailing location"
+    prepared = prepare(original, name="w.webp", kind="image")
+    assert b"trailing" not in prepared.data
+    assert images.pixels(prepared.data) == images.pixels(original)
