@@ -106,6 +106,8 @@ def start_run(request: HttpRequest, technique_id: str) -> HttpResponse:
     if not form.is_valid():
         if form.has_error("intent"):
             form.renew_intent()
+        # A good file beside a field to fix is kept, so the corrected form need not send it.
+        keep_chosen_files(form, team=team, user=request.user)
         return technique_page(request, form=form, **page)
     # A double click, a resubmitted form or the back button with the same inputs: the
     # intent's runs exist. Back, edit, Run is a new intent (techniques.forms.intent_key_for).

@@ -157,3 +157,21 @@ def test_a_viewer_cannot_start_a_run_with_a_file(carol_client, upstream, fake_as
     data = page_form(carol_client, ZOOM)
     assert post(carol_client, {**data, "file_scene": a_file(images.png())}).status_code == 403
     assert not Upload.objects.exists() and fake_assets.calls == []
+
+
+def test_a_good_file_beside_a_field_to_fix_is_kept_for_the_corrected_form(
+    bob_client, upstream, fake_assets
+):
+    from tests.runs.inputs_helpers import COLOR
+
+    data = page_form(bob_client, COLOR)
+    response = post(bob_client, {**data, "file_image": a_file(images.png())}, technique=COLOR)
+    html = html_of(response)
+    assert "Color reference is required." in html
+    upload = Upload.objects.get()
+    again = read_form(html)
+    assert again["ref_image"] == upload.ref
+    assert f'src="/uploads/{upload.public_id}/file"' in html  # shown as chosen
+    again["in_reference"] = "https://example.com/grade.png"
+    assert post(bob_client, again, technique=COLOR).status_code == 302
+    assert Run.objects.count() == 1 and len(fake_assets.calls) == 1
