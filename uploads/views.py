@@ -8,12 +8,15 @@ preview. The browser only ever talks to the dashboard: the team's key stays here
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST, require_safe
 
+from florasite.lib import ratelimit
 from teams.access import get_for_team_or_404, require_membership, require_role
 from teams.models import Role, SecretUnavailable
 from teams.services import NoConnection, get_connection
@@ -22,6 +25,10 @@ from uploads.services import AssetFailed, Source, asset_for, keep_upload, upload
 from uploads.validation import MAX_VIDEO_BYTES, Refused, prepare
 
 _KINDS = {"image", "video"}
+# Uploads per member and team: enough for any person choosing files, not for a script
+# filling the storage or the team's FLORA quota.
+UPLOADS_PER_WINDOW = 60
+UPLOAD_WINDOW = timedelta(minutes=10)
 
 
 def _refused(message: str, status: int = 400) -> JsonResponse:
@@ -57,6 +64,13 @@ def upload_file(request: HttpRequest) -> JsonResponse:
     if workspace_id not in connection.workspace_ids:
         raise Http404("This workspace is not one of your team's.")
     require_role(request, Role.MEMBER)
+    slot = ratelimit.hit(f"upload:{team.pk}:{request.user.pk}", UPLOADS_PER_WINDOW, UPLOAD_WINDOW)
+    if not slot.allowed:
+        response = _refused(
+            f"That is a lot of uploads at once: wait {slot.retry_after} s and try again.", 429
+        )
+        response["Retry-After"] = str(slot.retry_after)
+        return response
     kind = request.POST.get("kind", "")
     if kind not in _KINDS:
         return _refused("Say whether this is an image or a video.")

@@ -188,3 +188,13 @@ def test_an_earlier_asset_that_failed_later_is_made_again_on_a_new_key(bob_clien
     )
     assert post(bob_client, images.png()).json()["ok"] is True
     assert fake_assets.calls[1]["idempotency_key"] != first_key
+
+
+def test_uploads_are_rate_limited_per_member(bob_client, alice_client, fake_assets, monkeypatch):
+    monkeypatch.setattr("uploads.views.UPLOADS_PER_WINDOW", 2)
+    assert post(bob_client, images.png()).status_code == 200
+    assert post(bob_client, images.png()).status_code == 200
+    refused = post(bob_client, images.png())
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert refused.json()["error"].startswith("That is a lot of uploads at once: wait")
+    assert post(alice_client, images.png()).status_code == 200  # her own allowance
