@@ -85,6 +85,7 @@ def test_upload_run_and_use_the_output_in_another_technique(
 
     page.get_by_text("Use in another technique").first.click()
     expect(page.get_by_role("heading", name="Use in another technique")).to_be_visible()
+    shot(page, "use-in-another-technique")
     page.get_by_role("link", name="Use as Starting scene").click()
     page.wait_for_url(re.compile(r"/techniques/tech_earth-zoom-out/"))
     expect(page.locator("img[data-chosen-preview]")).to_be_visible()
@@ -198,6 +199,8 @@ def test_the_picker_chooses_a_recent_upload(page: Page, site, console, log_in) -
     assert reference.locator("[data-ref-input]").input_value() == wanted
     expect(reference.locator("img[data-chosen-preview]")).to_be_visible()
     expect(reference.locator("[data-picker]")).not_to_have_attribute("open", "")
+    reference.get_by_text("Recent uploads and outputs").click()
+    shot(page, "picker-open")
     page.locator("[data-run-button]").click()
     page.wait_for_url(re.compile(r"/runs/[^/]+/$"))
     expect(page.locator("img.input-thumb[src^='/uploads/']")).to_have_count(2)
