@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("teams/", include("teams.urls")),
     path("techniques/", include("techniques.urls")),
+    path("uploads/", include("uploads.urls")),
     path("", include("runs.urls")),
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).

@@ -13,13 +13,17 @@ class RunsConfig(AppConfig):
         from florasite import periodic
         from runs import state, tasks
         from runs.again import inputs_of_run
+        from runs.inputs import output_choice
         from teams.crypto import register_encrypted_field
+        from techniques.media import register_output_choices
         from techniques.prefill import register_again_inputs
 
         # Share link tokens are kept encrypted with the teams' keys: rotate them with those.
         register_encrypted_field("runs.ShareLink", "token_encrypted", "share link token")
         # "Run again" fills the technique page's form with the run's inputs.
         register_again_inputs(inputs_of_run)
+        # Kept outputs can be chosen as inputs of another technique (issue 15).
+        register_output_choices(output_choice)
         # A run that completes with media outputs has them copied at once.
         state.outputs_waiting.connect(tasks.keep_waiting_outputs, dispatch_uid="runs.keep")
 

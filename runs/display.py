@@ -17,8 +17,9 @@ from django.utils.text import slugify
 
 from florasite.lib.net import http_url
 from runs.content_types import EXTENSIONS
-from runs.models import OutputKeepStatus, Run, RunOutput
+from runs.models import InputLink, OutputKeepStatus, Run, RunOutput
 from teams.models import FloraConnection
+from uploads.models import FloraAsset
 
 # A text longer than this shows its beginning on the page; the whole is a download away.
 TEXT_PREVIEW_CHARS = 20_000
@@ -54,6 +55,8 @@ class OutputItem:
     # Text outputs: the beginning shown on the page, and the whole text's length.
     text: str = ""
     text_length: int = 0
+    # "Use in another technique" (kept images and videos, members only).
+    use_url: str = ""
 
     @property
     def text_is_partial(self) -> bool:
@@ -165,6 +168,11 @@ def _item(run: Run, output: RunOutput, url: str, *, public: bool) -> OutputItem:
         dom_id=f"output-{output.position + 1}",
         text=output.text_start or "",  # type: ignore[attr-defined]
         text_length=output.text_length or 0,  # type: ignore[attr-defined]
+        use_url=(
+            reverse("runs:use_output", args=[run.code, output.position])
+            if kept and not public and output.type in ("imageUrl", "videoUrl") and output.sha256
+            else ""
+        ),
     )
 
 
@@ -213,6 +221,34 @@ def _flora_hosts(run: Run) -> set[str]:
     return hosts
 
 
+def _kept_copies(run: Run) -> dict:
+    """The dashboard's copies of the files this run's inputs were made of: an asset URL ->
+    the upload's file, and (input id, value) -> the earlier output it came from."""
+    values = [
+        str(v)
+        for raw in run.inputs or []
+        if isinstance(raw, dict) and raw.get("type") in ("imageUrl", "videoUrl")
+        for v in _input_values(raw.get("value"))
+    ]
+    if not values:
+        return {}
+    copies: dict = {}
+    for asset in FloraAsset.objects.filter(
+        team_id=run.team_id, url__in=values, upload__isnull=False
+    ).select_related("upload"):
+        copies[asset.url] = reverse("uploads:file", args=[asset.upload.public_id])
+    for link in InputLink.objects.filter(run=run).select_related("source_output__run"):
+        output = link.source_output
+        sent = FloraAsset.objects.filter(
+            team_id=run.team_id, workspace_id=run.workspace_id, sha256=output.sha256
+        ).values_list("url", flat=True)
+        for url in sent:
+            copies[(link.input_id, url)] = reverse(
+                "runs:output", args=[output.run.code, output.position]
+            )
+    return copies
+
+
 def input_items(run: Run, *, public: bool = False) -> list[InputItem]:
     """The run's inputs for display. Image inputs become thumbnails (https URLs only).
 
@@ -220,6 +256,7 @@ def input_items(run: Run, *, public: bool = False) -> list[InputItem]:
     fed back in) are described but not linked, so the page reveals no FLORA URL.
     """
     hidden_hosts = _flora_hosts(run) if public else set()
+    kept = {} if public else _kept_copies(run)
     items: list[InputItem] = []
     for raw in run.inputs or []:
         if not isinstance(raw, dict):
@@ -236,7 +273,12 @@ def input_items(run: Run, *, public: bool = False) -> list[InputItem]:
                 continue
             parts = urlsplit(value)
             host = (parts.hostname or "").lower()
-            if host and host in hidden_hosts:
+            if (input_id, value) in kept or value in kept:
+                # A file sent from the dashboard: shown from the dashboard's own copy.
+                items.append(
+                    InputItem(label, kind, value, url=kept.get((input_id, value)) or kept[value])
+                )
+            elif host and host in hidden_hosts:
                 items.append(InputItem(label, "hidden", _KIND_LABELS.get(kind, "File")))
             elif parts.scheme == "https" and http_url(value):
                 items.append(InputItem(label, kind, value, url=value))

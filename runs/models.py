@@ -300,3 +300,26 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.delivery_id}"
+
+
+class InputLink(models.Model):
+    """One input of a run that was a kept output of an earlier run: the chain, both ways
+    ("Input from run X" on the new run, "Used in" on the earlier one)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="input_links")
+    input_id = models.CharField(max_length=200)
+    source_output = models.ForeignKey(
+        RunOutput, on_delete=models.CASCADE, related_name="used_in_links"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "input_id", "source_output"], name="input_link_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run.code}.{self.input_id} <- output {self.source_output_id}"

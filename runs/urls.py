@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from runs.views import detail, export, history, hooks, shares, status, submit
+from runs.views import detail, export, history, hooks, inputs, shares, status, submit
 
 app_name = "runs"
 
@@ -27,6 +27,9 @@ urlpatterns = [
     path("runs/<str:code>/aside", detail.run_aside, name="aside"),
     path("runs/<str:code>/outputs/<int:position>", detail.output_file, name="output"),
     path("runs/<str:code>/outputs.zip", detail.outputs_zip, name="outputs_zip"),
+    # Earlier files as inputs (issue 15): the run form's picker, "Use in another technique".
+    path("inputs/picker", inputs.input_picker, name="input_picker"),
+    path("runs/<str:code>/outputs/<int:position>/use", inputs.use_output, name="use_output"),
     # Share links: managed by members, viewed by anyone with the token.
     path("runs/<str:code>/shares", shares.create_share, name="share_create"),
     path(

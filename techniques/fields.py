@@ -89,6 +89,13 @@ class TechniqueInputField(forms.Field):
         self.multiple = io.allow_multiple and self.supported
         self.media = io.type in MEDIA_URL_TYPES
         self.guidance = guidance_for(io)
+        # A file or an upload chosen for this input (techniques.media), set by the form
+        # before cleaning: it stands in for a link.
+        self.chosen: Any = None
+        self.choice_error = ""
+        # The team's own FLORA asset URLs among the values ("Run again" of a run started
+        # with a file): taken as they are, even on the sandbox's plain http.
+        self.known_urls: set[str] = set()
         # The longest text FLORA is sent (per line for allow_multiple); None for links.
         self.max_chars = MAX_TEXT if io.type == "text" and self.supported else None
         # Requiredness is checked in clean() so the message can name the input.
@@ -107,7 +114,9 @@ class TechniqueInputField(forms.Field):
             return forms.TextInput(
                 attrs={**attrs, "disabled": True, "placeholder": "Not accepted by FLORA's run API"}
             )
-        if not io.optional:
+        if not io.optional and not self.media:
+            # A media input may take a file instead (techniques.media): the server says
+            # when neither was given, the browser would refuse a file with an empty link.
             attrs["required"] = True
         if self.multiple:
             attrs["data-multiple"] = "true"
@@ -147,7 +156,15 @@ class TechniqueInputField(forms.Field):
                     code="unsupported",
                 )
             return
-        if not value and not io.optional:
+        if self.choice_error:
+            raise ValidationError(self.choice_error, code="file")
+        if self.chosen is not None and value and not self.multiple:
+            raise ValidationError(
+                "This input takes one file or one link: you gave both. Remove the file or "
+                "clear the link.",
+                code="both",
+            )
+        if not value and not io.optional and self.chosen is None:
             raise ValidationError(f"{io.name} is required.", code="required")
         problems = []
         for position, item in enumerate(value, start=1):
@@ -168,6 +185,8 @@ class TechniqueInputField(forms.Field):
                 )
             return None
         if self.io.accepts_element and ELEMENT_ID.match(value):
+            return None
+        if value in self.known_urls:
             return None
         return _media_url_problem(value)
 

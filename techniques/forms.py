@@ -19,6 +19,15 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 
 from techniques.fields import RUN_INPUT_TYPES, TechniqueInputField, media_kind
+from techniques.media import (
+    FILE_PREFIX,
+    REF_PREFIX,
+    MediaChoice,
+    kind_of,
+    known_asset_urls,
+    resolve_choice,
+)
+from uploads.validation import Refused
 
 if TYPE_CHECKING:
     from flora import Technique, TechniqueIO
@@ -111,6 +120,8 @@ class RunForm(forms.Form):
         team: Team,
         workspace_id: str = "",
         initial_inputs: dict[str, list[str]] | None = None,
+        initial_refs: dict[str, str] | None = None,
+        files: Any = None,
     ) -> None:
         initial: dict[str, Any] = {
             "intent": new_intent_token(team, technique.technique_id),
@@ -118,7 +129,9 @@ class RunForm(forms.Form):
         }
         for input_id, values in (initial_inputs or {}).items():
             initial[FIELD_PREFIX + input_id] = "\n".join(values)
-        super().__init__(data, initial=initial)
+        for input_id, ref in (initial_refs or {}).items():
+            initial[REF_PREFIX + input_id] = ref
+        super().__init__(data, files, initial=initial)
         self.technique = technique
         self.team = team
         # The workspace the runs start in (the view resolves the posted one).
@@ -128,13 +141,55 @@ class RunForm(forms.Form):
         self.token_key: str | None = None
         self.intent_key: str | None = None
         self.plan: list[list[dict[str, str]]] = []
+        # The file chosen for each media input (a file sent with the form, an upload, a
+        # kept output), by input id: set when cleaning (or from initial_refs).
+        self.choices: dict[str, MediaChoice] = {}
         for io in technique.inputs:
             self.fields[FIELD_PREFIX + io.id] = TechniqueInputField(io)
+            kind = kind_of(io.type)
+            if kind and io.type in RUN_INPUT_TYPES:
+                self.fields[FILE_PREFIX + io.id] = forms.FileField(
+                    required=False,
+                    label=f"A file for {io.name}",
+                    widget=forms.FileInput(attrs={"accept": f"{kind}/*", "data-file-input": kind}),
+                )
+                self.fields[REF_PREFIX + io.id] = forms.CharField(
+                    required=False, widget=forms.HiddenInput(attrs={"data-ref-input": kind})
+                )
+        if not self.is_bound:
+            for input_id, ref in (initial_refs or {}).items():
+                if FILE_PREFIX + input_id in self.fields:
+                    self._choose(input_id, ref=ref)
+                if input_id not in self.choices:
+                    # Not the team's, or not a file this input takes: nothing is chosen.
+                    self.initial.pop(REF_PREFIX + input_id, None)
 
     # -- what the template needs ----------------------------------------------------------
 
     def input_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.fields if name.startswith(FIELD_PREFIX)]
+
+    def input_rows(self) -> list[dict[str, Any]]:
+        """Each input with its file field, reference field and chosen file (media only)."""
+        rows = []
+        for bound in self.input_fields():
+            input_id = bound.name[len(FIELD_PREFIX) :]
+            has_file = FILE_PREFIX + input_id in self.fields
+            rows.append(
+                {
+                    "field": bound,
+                    "file": self[FILE_PREFIX + input_id] if has_file else None,
+                    "ref": self[REF_PREFIX + input_id] if has_file else None,
+                    "kind": kind_of(bound.field.io.type) if has_file else "",
+                    "chosen": self.choices.get(input_id),
+                }
+            )
+        return rows
+
+    def set_ref(self, input_id: str, choice: MediaChoice) -> None:
+        """Re-render with `choice` (now kept as an upload) chosen, so it is not sent again."""
+        self.choices[input_id] = choice
+        self._set_data(REF_PREFIX + input_id, choice.ref)
 
     @property
     def blocking_inputs(self) -> list[TechniqueIO]:
@@ -200,6 +255,44 @@ class RunForm(forms.Form):
 
     # -- cleaning -------------------------------------------------------------------------
 
+    def _choose(self, input_id: str, *, ref: str = "", upload: Any = None) -> None:
+        """Resolve the file or reference given for one media input onto its field."""
+        field = self.fields[FIELD_PREFIX + input_id]
+        field.chosen, field.choice_error = None, ""
+        try:
+            choice = resolve_choice(self.team, kind_of(field.io.type), ref=ref, upload=upload)
+        except Refused as exc:
+            field.choice_error = str(exc)
+            return
+        if choice is not None:
+            field.chosen = choice
+            self.choices[input_id] = choice
+
+    def _mark_known_urls(self) -> None:
+        media = [f for n, f in self.fields.items() if n.startswith(FIELD_PREFIX) and f.media]
+        raw = [
+            line.strip()
+            for field in media
+            for line in str(self.data.get(FIELD_PREFIX + field.io.id, "")).splitlines()
+        ]
+        known = known_asset_urls(self.team, raw)
+        for field in media:
+            field.known_urls = known
+
+    def full_clean(self) -> None:
+        if self.is_bound:
+            self._mark_known_urls()
+            self.choices = {}
+            for name in list(self.fields):
+                if name.startswith(FILE_PREFIX):
+                    input_id = name[len(FILE_PREFIX) :]
+                    self._choose(
+                        input_id,
+                        ref=str(self.data.get(REF_PREFIX + input_id, "")),
+                        upload=self.files.get(name) if self.files else None,
+                    )
+        super().full_clean()
+
     def clean_intent(self) -> str:
         token = self.cleaned_data.get("intent", "")
         intent = intent_from_token(self.team, self.technique.technique_id, token)
@@ -212,6 +305,14 @@ class RunForm(forms.Form):
         self.token_key = intent
         return token
 
+    def _values(self, io: TechniqueIO, cleaned: dict[str, Any]) -> list[str]:
+        values = list(cleaned.get(FIELD_PREFIX + io.id) or [])
+        choice = self.choices.get(io.id)
+        if choice is not None:
+            # sha256:<hex> until runs.inputs sends it to FLORA: the intent covers the content.
+            values.append(choice.placeholder)
+        return values
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if self.blocking_inputs:
@@ -219,7 +320,7 @@ class RunForm(forms.Form):
         if any(name.startswith(FIELD_PREFIX) for name in self.errors):
             return cleaned
         given = [
-            (io, cleaned.get(FIELD_PREFIX + io.id) or [])
+            (io, self._values(io, cleaned))
             for io in self.technique.inputs
             if io.type in RUN_INPUT_TYPES
         ]

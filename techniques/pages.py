@@ -69,6 +69,7 @@ def technique_page(
     result: TechniqueResult,
     form: RunForm | None = None,
     initial_inputs: dict[str, list[str]] | None = None,
+    initial_refs: dict[str, str] | None = None,
     refusal_message: str = "",
     refusal_request_id: str = "",
     confirming: bool = False,
@@ -81,6 +82,7 @@ def technique_page(
             team=membership.team,
             workspace_id=workspace_id,
             initial_inputs=initial_inputs,
+            initial_refs=initial_refs,
         )
     can_run = can_start_runs(membership)
     choices = workspace_choices(connection, workspace_id)

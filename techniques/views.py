@@ -11,7 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
@@ -171,4 +171,14 @@ def technique_detail(request: HttpRequest, technique_id: str) -> HttpResponse:
         initial_inputs=again_inputs(
             membership.team, result.technique.technique_id, request.GET.get("again", "")
         ),
+        initial_refs=_use_refs(result.technique, request.GET),
     )
+
+
+def _use_refs(technique: Technique, params: QueryDict) -> dict[str, str]:
+    """?use=<ref>&input=<id> ("Use in another technique"): that file chosen for that input.
+    The form checks that the reference is the team's (techniques.media.choice_for)."""
+    use, input_id = params.get("use", ""), params.get("input", "")
+    if not use or len(use) > 80 or input_id not in {io.id for io in technique.inputs}:
+        return {}
+    return {input_id: use}

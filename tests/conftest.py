@@ -200,3 +200,14 @@ def clock(monkeypatch: pytest.MonkeyPatch):
     from sandbox.testing import FrozenClock
 
     return FrozenClock.install(monkeypatch)
+
+
+@pytest.fixture
+def fake_assets(monkeypatch: pytest.MonkeyPatch):
+    """FLORA's assets resource replaced by a recorder (tests/uploads/fakes.py) that answers
+    a ready asset: for upload tests that need no sandbox."""
+    from tests.uploads.fakes import FakeAssets
+
+    fake = FakeAssets()
+    monkeypatch.setattr("uploads.services._assets", lambda client: fake)
+    return fake

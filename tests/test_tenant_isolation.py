@@ -85,9 +85,19 @@ TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
     lambda a: f"/techniques/tech_tarot-pull/?workspace={a.workspace_id}",
     lambda a: Probe("post", "/techniques/tech_tarot-pull/run", {"workspace": a.workspace_id}),
     lambda a: f"/runs/{a.extra['result_run'].code}/again",
+    # Uploads (issue 15): posting a file into team A's workspace, and a kept upload's file.
+    lambda a: Probe("post", "/uploads/", {"workspace": a.workspace_id, "kind": "image"}),
+    lambda a: f"/uploads/{a.extra['upload'].public_id}/file",
+    # "Use in another technique" of team A's kept image, and the form it opens.
+    lambda a: f"/runs/{a.extra['image_run'].code}/outputs/0/use",
+    lambda a: (
+        f"/techniques/tech_earth-zoom-out/?workspace={a.workspace_id}"
+        f"&use=output:{a.extra['image_run'].code}:0&input=scene"
+    ),
     # Not here: URLs that name no object and act on the current team (/runs/, the CSV
-    # export, POST /runs/sync): dave gets his own team's, see
-    # tests/runs/test_sync_button.py::test_the_button_syncs_only_the_members_team.
+    # export, POST /runs/sync, the run form's picker /inputs/picker): dave gets his own
+    # team's, see tests/runs/test_sync_button.py::test_the_button_syncs_only_the_members_team
+    # and tests/runs/test_use_as_input.py::test_the_picker_lists_the_teams_uploads_and_outputs_only.
 ]
 
 
@@ -97,7 +107,19 @@ def team_a_objects(team_a, alice, sandbox_http) -> TeamAObjects:
     objects = TeamAObjects(team=team_a, workspace_id="ws_demo")
     objects.extra.update(_result_objects(team_a, alice))
     objects.extra.update(_live_objects(team_a, alice))
+    objects.extra.update(_upload_objects(team_a, alice))
     return objects
+
+
+def _upload_objects(team_a, alice) -> dict[str, object]:
+    """Issue 15: a file a member of team A uploaded."""
+    from tests.runs.inputs_helpers import kept_image_run
+    from tests.uploads import images
+    from uploads.services import keep_upload
+    from uploads.validation import prepare
+
+    upload = keep_upload(team_a, alice, prepare(images.png(), name="probe.png", kind="image"))
+    return {"upload": upload, "image_run": kept_image_run(team_a, alice, code_suffix="_probe")}
 
 
 def _live_objects(team_a, alice) -> dict[str, object]:

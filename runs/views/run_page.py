@@ -157,7 +157,23 @@ def aside_context(run: Run, membership: Membership) -> dict[str, Any]:
         "started_by": _started_by(run),
         "timings": _timings(run),
         "inputs": input_items(run),
+        **chain_context(run),
         **shares_context(run, membership),
+    }
+
+
+def chain_context(run: Run) -> dict[str, Any]:
+    """Where this run's inputs came from, and what was made from its outputs (issue 15)."""
+    links = run.input_links.select_related("source_output__run")
+    sources = {link.source_output.run for link in links}
+    used_in = (
+        Run.objects.filter(team_id=run.team_id, input_links__source_output__run=run)
+        .distinct()
+        .order_by("created_at", "id")
+    )
+    return {
+        "input_from": sorted(sources, key=lambda r: (r.created_at, r.pk)),
+        "used_in": list(used_in[:50]),
     }
 
 

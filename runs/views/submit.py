@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from runs.access import get_run_for_member
+from runs.inputs import keep_chosen_files, record_links, send_chosen_files
 from runs.models import Run, RunStatus
 from runs.submit import existing_runs, submit
 from runs.tasks import reconcile_soon
@@ -95,16 +96,27 @@ def start_run(request: HttpRequest, technique_id: str) -> HttpResponse:
         "workspace_id": workspace_id,
         "result": result,
     }
-    form = RunForm(request.POST, technique=technique, team=team, workspace_id=workspace_id)
+    form = RunForm(
+        request.POST,
+        technique=technique,
+        team=team,
+        workspace_id=workspace_id,
+        files=request.FILES,
+    )
     if not form.is_valid():
         if form.has_error("intent"):
             form.renew_intent()
+        # A good file beside a field to fix is kept, so the corrected form need not send it.
+        keep_chosen_files(form, team=team, user=request.user)
         return technique_page(request, form=form, **page)
     # A double click, a resubmitted form or the back button with the same inputs: the
     # intent's runs exist. Back, edit, Run is a new intent (techniques.forms.intent_key_for).
     assert form.intent_key is not None
     if runs := existing_runs(team, form.intent_key):
         return _to_runs(request, runs, already_submitted=True)
+    # Files sent with the form are kept now: any page shown from here names them, so
+    # nobody has to choose them again.
+    keep_chosen_files(form, team=team, user=request.user)
     if form.needs_confirmation:
         form.confirm_runs()
         return technique_page(request, form=form, confirming=True, **page)
@@ -116,6 +128,11 @@ def start_run(request: HttpRequest, technique_id: str) -> HttpResponse:
         return technique_page(
             request, form=form, refusal_message=problem.message, status=503, **page
         )
+    # Chosen files become FLORA assets of this workspace (each at most once); one that
+    # fails starts nothing, and says why beside its input.
+    links = send_chosen_files(form, team=team)
+    if links is None:
+        return technique_page(request, form=form, status=502, **page)
     outcome = submit(
         client=client,
         connection=connection,
@@ -127,6 +144,8 @@ def start_run(request: HttpRequest, technique_id: str) -> HttpResponse:
         plan=form.plan,
     )
     reconcile_soon(outcome)
+    if not outcome.already_submitted:
+        record_links(outcome.runs, links)
     refusal = outcome.refusal
     if refusal is None:
         return _to_runs(request, outcome.runs, already_submitted=outcome.already_submitted)

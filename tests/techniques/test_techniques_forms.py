@@ -82,7 +82,9 @@ def test_one_field_per_input_in_schema_order_with_labels_and_descriptions(team_a
     assert 'type="url"' in html["in_clip"] and "data-preview" not in html["in_clip"]
     # An element id is not a URL: the browser must not refuse it.
     assert 'type="text"' in html["in_face"] and 'placeholder="el_… or https://…"' in html["in_face"]
-    assert "required" in html["in_photo"] and "required" not in html["in_note"]
+    assert "required" in html["in_prompt"] and "required" not in html["in_note"]
+    # A required image may be a file instead of a link (issue 15): the server checks it.
+    assert "required" not in html["in_photo"]
     assert "disabled" in html["in_music"] and "disabled" in html["in_brief"]
     assert form["workspace"].value() == "ws_demo"
 

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from uploads.models import FloraAsset, Upload
+
+
+@admin.register(Upload)
+class UploadAdmin(admin.ModelAdmin):
+    list_display = ("original_name", "team", "kind", "content_type", "size", "created_at")
+    list_filter = ("kind", "team")
+    search_fields = ("original_name", "sha256")
+    readonly_fields = [field.name for field in Upload._meta.fields]
+
+    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+        return False
+
+
+@admin.register(FloraAsset)
+class FloraAssetAdmin(admin.ModelAdmin):
+    list_display = ("asset_id", "team", "workspace_id", "status", "created_at")
+    list_filter = ("status", "team")
+    search_fields = ("asset_id", "sha256")
+    readonly_fields = [field.name for field in FloraAsset._meta.fields]
+
+    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+        return False
