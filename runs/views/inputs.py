@@ -27,8 +27,6 @@ from techniques.problems import CatalogUnavailable
 from uploads.models import Upload
 
 PICKER_SIZE = 12
-# Pages of the catalog read to find compatible techniques (PAGE_SIZE each).
-USE_PAGES = 5
 _TYPES = {"image": "imageUrl", "video": "videoUrl"}
 
 
@@ -75,19 +73,23 @@ def input_picker(request: HttpRequest) -> HttpResponse:
 
 
 def _compatible(team, workspace_id: str, media_type: str) -> tuple[list[dict], str]:
-    """Techniques with an input of this type, from the first USE_PAGES catalog pages."""
+    """Techniques with an input of this type, from the team's whole (cached) catalog."""
+    catalog = services.full_catalog(team, workspace_id=workspace_id)
     found: list[dict] = []
-    cursor = ""
-    for _ in range(USE_PAGES):
-        page = services.catalog_page(team, workspace_id=workspace_id, cursor=cursor)
-        for technique in page.techniques:
-            inputs = [io for io in technique.inputs if io.type == media_type]
-            if inputs and services.is_valid_technique_id(technique.technique_id):
-                found.append({"technique": technique, "inputs": inputs})
-        cursor = page.next_cursor or ""
-        if not cursor:
-            return found, ""
-    return found, "Only the first techniques of the catalog are listed."
+    for technique in sorted(catalog.techniques, key=lambda t: (t.name.casefold(), t.technique_id)):
+        inputs = [io for io in technique.inputs if io.type == media_type]
+        if inputs and services.is_valid_technique_id(technique.technique_id):
+            found.append({"technique": technique, "inputs": inputs})
+    if not catalog.cut_off:
+        return found, ""
+    size = len(catalog.techniques)
+    if catalog.cut_off == "pages":
+        return found, f"Only the first {size} techniques of FLORA's catalog are looked at."
+    why = f" ({catalog.cut_off_message})" if catalog.cut_off_message else ""
+    return found, (
+        f"FLORA did not send its whole catalog{why}; only the first {size} techniques are "
+        "looked at. Reload in a minute to try again."
+    )
 
 
 @require_safe
