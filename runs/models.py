@@ -232,17 +232,16 @@ class RunOutput(models.Model):
         return self.keep_status == OutputKeepStatus.KEPT
 
 
-class ShareLink(models.Model):
-    """A revocable capability to view one run's result.
+class TokenLink(models.Model):
+    """A revocable, expiring capability found by its token's hash (runs.shares).
 
     ``token_hash`` finds the link from the public URL. ``token_encrypted`` (a Fernet token,
     teams.crypto) lets the team's members copy the link again later; it is emptied when the
     link is revoked. ``code`` names the link in the dashboard's own URLs (revoke); it is not
-    the token.
+    the token. Run share links and board share links (boards app) are both made of this.
     """
 
     code = models.CharField(max_length=16, unique=True, default=new_run_code, editable=False)
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="share_links")
     token_hash = models.CharField(max_length=64, unique=True)
     token_hint = models.CharField(max_length=12, blank=True)
     # "" for links made before links could be copied again, and for revoked links.
@@ -252,7 +251,6 @@ class ShareLink(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
-    hide_inputs = models.BooleanField(default=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -265,19 +263,30 @@ class ShareLink(models.Model):
     last_viewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"Share of {self.run.code} ({self.token_hint}…)"
-
-    def __repr__(self) -> str:
-        return f"<ShareLink {self.pk} run={self.run_id} hint={self.token_hint}>"
 
     def is_active(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > now
+
+
+class ShareLink(TokenLink):
+    """A revocable capability to view one run's result (see TokenLink)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="share_links")
+    hide_inputs = models.BooleanField(default=False)
+
+    class Meta(TokenLink.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"Share of {self.run.code} ({self.token_hint}…)"
+
+    def __repr__(self) -> str:
+        return f"<ShareLink {self.pk} run={self.run_id} hint={self.token_hint}>"
 
 
 class WebhookDelivery(models.Model):

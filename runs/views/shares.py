@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -27,39 +27,13 @@ from runs.display import input_items, output_filename, share_items
 from runs.forms import ShareForm
 from runs.models import OutputKeepStatus, RunStatus, ShareLink
 from runs.serving import serve_output
+from runs.views.public import public, too_many, unavailable
 from runs.views.run_page import detail_context, no_store_if_tokens, shares_context
 from teams.access import require_membership
 from teams.permissions import can_revoke_share, can_share
 
 # Output files of a share page: one page view loads several, and video seeking many more.
 FILE_REQUESTS_PER_PAGE_VIEW = 10
-
-_PUBLIC_HEADERS = {
-    "X-Robots-Tag": "noindex, nofollow, noarchive",
-    "Referrer-Policy": "no-referrer",
-}
-
-
-# --- Helpers ----------------------------------------------------------------------------------
-
-
-def _too_many(request: HttpRequest, retry_after: int) -> HttpResponse:
-    response = render(
-        request, "runs/share_rate_limited.html", {"retry_after": retry_after}, status=429
-    )
-    response["Retry-After"] = str(retry_after)
-    return response
-
-
-def _unavailable(request: HttpRequest) -> HttpResponse:
-    # The same answer for unknown, revoked and expired tokens: nothing to learn from it.
-    return render(request, "runs/share_unavailable.html", {}, status=404)
-
-
-def _public(response: HttpResponse | StreamingHttpResponse) -> HttpResponse:
-    for name, value in _PUBLIC_HEADERS.items():
-        response[name] = value
-    return response  # type: ignore[return-value]
 
 
 # --- Member views -----------------------------------------------------------------------------
@@ -128,10 +102,10 @@ def revoke_share(request: HttpRequest, code: str, share_code: str) -> HttpRespon
 @require_safe
 def public_share(request: HttpRequest, token: str) -> HttpResponse:
     if wait := shares.rate_limited(request, "page"):
-        return _public(_too_many(request, wait))
+        return too_many(request, wait)
     link = shares.find_active_share(token)
     if link is None:
-        return _public(_unavailable(request))
+        return unavailable(request)
     run = link.run
     if request.method == "GET":
         shares.record_view(link)
@@ -152,7 +126,7 @@ def public_share(request: HttpRequest, token: str) -> HttpResponse:
     response = render(request, "runs/share_public.html", ctx)
     # Revocation must take effect at once, so nobody may keep a copy of the page.
     response["Cache-Control"] = "no-store"
-    return _public(response)
+    return public(response)
 
 
 @login_not_required
@@ -162,10 +136,10 @@ def public_share(request: HttpRequest, token: str) -> HttpResponse:
 def public_output(request: HttpRequest, token: str, position: int) -> HttpResponse:
     per_minute = settings.FLORASITE_SHARE_VIEWS_PER_MINUTE * FILE_REQUESTS_PER_PAGE_VIEW
     if wait := shares.rate_limited(request, "file", per_minute):
-        return _public(_too_many(request, wait))
+        return too_many(request, wait)
     link = shares.find_active_share(token)
     if link is None:
-        return _public(_unavailable(request))
+        return unavailable(request)
     output = link.run.outputs.filter(position=position, keep_status=OutputKeepStatus.KEPT).first()
     if output is None:
         raise Http404("This output is not available.")
@@ -176,4 +150,4 @@ def public_output(request: HttpRequest, token: str, position: int) -> HttpRespon
         # Revalidated on every use, so a revoked link stops serving cached copies too.
         cache_control="private, no-cache",
     )
-    return _public(response)
+    return public(response)
