@@ -10,7 +10,7 @@ import io
 import logging
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
 from django.core.files.storage import default_storage
@@ -140,23 +140,30 @@ class _Sink:
         return data
 
 
-def zip_stream(run: Run, outputs: list[RunOutput], missing: list[RunOutput]) -> Iterator[bytes]:
-    """A zip of the kept outputs, produced while it is sent (never whole in memory).
+ZipEntry = tuple[str, RunOutput]  # the name inside the zip, and the output
 
-    Media files are stored as they are (already compressed); text is deflated. Outputs not
-    kept yet are listed in a note inside the zip so nothing goes missing silently.
+
+def stream_zip(
+    entries: Iterable[ZipEntry], trailer: Callable[[set[int]], list[tuple[str, str]]]
+) -> Iterator[bytes]:
+    """A zip of kept outputs, produced while it is sent (never whole in memory).
+
+    Media files are stored as they are (already compressed); text is deflated. `trailer` is
+    called once every file is in, with the pks of the outputs whose copy was missing from
+    storage, and returns the (name, text) files that end the zip (a note, a manifest).
     """
     sink = _Sink()
+    missing: set[int] = set()
     with zipfile.ZipFile(sink, mode="w", allowZip64=True) as archive:  # type: ignore[arg-type]
-        for output in outputs:
+        for name, output in entries:
             try:
                 handle, size = _open(output)
             except OSError:
                 logger.error("Kept copy of output %s is missing from storage", output.pk)
-                missing.append(output)
+                missing.add(output.pk)
                 continue
             compress = zipfile.ZIP_DEFLATED if output.type == "text" else zipfile.ZIP_STORED
-            info = zipfile.ZipInfo(output_filename(run, output))
+            info = zipfile.ZipInfo(name)
             info.compress_type = compress
             if output.kept_at:
                 info.date_time = output.kept_at.timetuple()[:6]
@@ -169,14 +176,27 @@ def zip_stream(run: Run, outputs: list[RunOutput], missing: list[RunOutput]) -> 
             finally:
                 handle.close()
             yield sink.take()
-        if missing:
-            lines = [
-                "These outputs are not available from the dashboard yet, so they are not in",
-                "this zip:",
-                "",
-                *[f"- output {o.position + 1} ({o.output_id})" for o in missing],
-                "",
-                "Download the zip again later from the run page.",
-            ]
-            archive.writestr("NOT-INCLUDED.txt", "\n".join(lines) + "\n")
+        for name, text in trailer(missing):
+            archive.writestr(name, text)
     yield sink.take()
+
+
+def zip_stream(run: Run, outputs: list[RunOutput], missing: list[RunOutput]) -> Iterator[bytes]:
+    """A zip of the run's kept outputs. Outputs not kept yet (or missing from storage) are
+    listed in a note inside the zip so nothing goes missing silently."""
+
+    def note(lost: set[int]) -> list[tuple[str, str]]:
+        absent = [*missing, *(o for o in outputs if o.pk in lost)]
+        if not absent:
+            return []
+        lines = [
+            "These outputs are not available from the dashboard yet, so they are not in",
+            "this zip:",
+            "",
+            *[f"- output {o.position + 1} ({o.output_id})" for o in absent],
+            "",
+            "Download the zip again later from the run page.",
+        ]
+        return [("NOT-INCLUDED.txt", "\n".join(lines) + "\n")]
+
+    return stream_zip(((output_filename(run, o), o) for o in outputs), note)
