@@ -19,8 +19,17 @@ from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-def make_output(team, user, *, kind: str = "image", text: str = "", technique: str = "Poster Maker",
-                inputs: list | None = None, keep: str = OutputKeepStatus.KEPT, position: int = 0) -> RunOutput:  # fmt: skip
+def make_output(
+    team,
+    user,
+    *,
+    kind: str = "image",
+    text: str = "",
+    technique: str = "Poster Maker",
+    inputs: list | None = None,
+    keep: str = OutputKeepStatus.KEPT,
+    position: int = 0,
+) -> RunOutput:
     run = Run.objects.create(
         team=team,
         created_by=user,
