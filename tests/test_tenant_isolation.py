@@ -85,6 +85,45 @@ TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
     lambda a: f"/techniques/tech_tarot-pull/?workspace={a.workspace_id}",
     lambda a: Probe("post", "/techniques/tech_tarot-pull/run", {"workspace": a.workspace_id}),
     lambda a: f"/runs/{a.extra['result_run'].code}/again",
+    # Boards (issue 16): the board page and its grid, every change of a board or its items,
+    # the zip, share links, and "Add to board" with team A's output. (A probe that deletes
+    # runs as alice first; tests/boards/test_boards_isolation.py checks dave changes nothing.)
+    lambda a: f"/boards/{a.extra['board'].code}/",
+    lambda a: _htmx(f"/boards/{a.extra['board'].code}/?part=grid"),
+    lambda a: Probe("post", f"/boards/{a.extra['board'].code}/edit", {"name": "Renamed"}),
+    lambda a: Probe("post", f"/boards/{a.extra['board'].code}/delete"),
+    lambda a: Probe(
+        "post", f"/boards/{a.extra['board'].code}/order", {"item": a.extra["board_item"].code}
+    ),
+    lambda a: f"/boards/{a.extra['board'].code}/download.zip",
+    *[
+        (
+            lambda a, action=action, data=data: Probe(
+                "post",
+                f"/boards/{a.extra['board'].code}/items/{a.extra['board_item'].code}/{action}",
+                data,
+            )
+        )
+        for action, data in [
+            ("remove", {}),
+            ("move", {"direction": "down"}),
+            ("note", {"note": "Mine now"}),
+            ("review", {"state": "approved"}),
+            ("comments", {"body": "Hello"}),
+        ]
+    ],
+    lambda a: Probe("post", f"/boards/{a.extra['board'].code}/shares", {"expires": "1d"}),
+    lambda a: Probe(
+        "post",
+        f"/boards/{a.extra['board'].code}/shares/{a.extra['board_share'].code}/revoke",
+    ),
+    lambda a: f"/boards/add?output={a.extra['result_run'].outputs.get().pk}",
+    lambda a: _htmx(f"/boards/add?output={a.extra['result_run'].outputs.get().pk}"),
+    lambda a: Probe(
+        "post",
+        "/boards/add",
+        {"output": str(a.extra["result_run"].outputs.get().pk), "board": "new", "new-name": "X"},
+    ),
     # Not here: URLs that name no object and act on the current team (/runs/, the CSV
     # export, POST /runs/sync): dave gets his own team's, see
     # tests/runs/test_sync_button.py::test_the_button_syncs_only_the_members_team.
@@ -97,7 +136,23 @@ def team_a_objects(team_a, alice, sandbox_http) -> TeamAObjects:
     objects = TeamAObjects(team=team_a, workspace_id="ws_demo")
     objects.extra.update(_result_objects(team_a, alice))
     objects.extra.update(_live_objects(team_a, alice))
+    objects.extra.update(_board_objects(team_a, alice, objects.extra["result_run"]))
     return objects
+
+
+def _board_objects(team_a, alice, run) -> dict[str, object]:
+    """Issue 16: a board holding the result run's output, and a share link to it."""
+    from django.utils import timezone
+
+    from boards.models import Board, BoardShareLink
+    from boards.services import add_output
+    from runs import shares
+
+    board = Board.objects.create(team=team_a, name="Isolation probe", created_by=alice)
+    item = add_output(board, run.outputs.get(), alice)
+    _, fields = shares.new_token_fields("never", timezone.now())
+    link = BoardShareLink.objects.create(board=board, created_by=alice, **fields)
+    return {"board": board, "board_item": item, "board_share": link}
 
 
 def _live_objects(team_a, alice) -> dict[str, object]:
