@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from boards.models import DESCRIPTION_MAX, NAME_MAX
-from runs import shares
+from runs.forms import ExpiryForm
 
 __all__ = ["BoardForm", "BoardShareForm"]
 
@@ -36,12 +36,7 @@ class BoardForm(forms.Form):
         return name
 
 
-class BoardShareForm(forms.Form):
-    expires = forms.ChoiceField(
-        label="Link expires",
-        choices=[(key, label) for key, (label, _) in shares.EXPIRY_CHOICES.items()],
-        initial="7d",
-    )
+class BoardShareForm(ExpiryForm):
     approved_only = forms.BooleanField(
         label="Only approved items",
         required=False,

@@ -17,7 +17,6 @@ from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -34,9 +33,9 @@ from runs.models import OutputKeepStatus
 from runs.serving import serve_output
 from runs.views.public import public, too_many, unavailable
 from runs.views.run_page import no_store_if_tokens
-from runs.views.shares import FILE_REQUESTS_PER_PAGE_VIEW
+from runs.views.shares import FILE_REQUESTS_PER_PAGE_VIEW, revoke_link
 from teams.models import Membership
-from teams.permissions import can_curate_boards, can_revoke_share
+from teams.permissions import can_curate_boards
 
 __all__ = ["board_shares_context", "create_share", "public_board", "public_file", "revoke_share"]
 
@@ -63,6 +62,14 @@ def _summary(link: BoardShareLink) -> str:
     shown = "Only approved items are shown" if link.approved_only else "Every item is shown"
     notes = "with their notes" if link.show_notes else "without notes"
     return f"{shown}, {notes}; never comments or who reviewed."
+
+
+def _description(board: Board, count: int) -> str:
+    items = f"{count} item{'' if count == 1 else 's'}"
+    if not board.description:
+        return items
+    text = board.description if len(board.description) <= 150 else board.description[:149] + "…"
+    return f"{items}: {text}"
 
 
 # --- Member views -----------------------------------------------------------------------------
@@ -102,21 +109,14 @@ def revoke_share(request: HttpRequest, code: str, share_code: str) -> HttpRespon
     board = get_board(request, code)
     membership = require_curator(request)
     link = get_object_or_404(BoardShareLink.objects.filter(board=board), code=share_code)
-    if not can_revoke_share(membership, link.created_by_id):
-        raise PermissionDenied(
-            "Only the member who created this link, or a manager, can revoke it."
-        )
-    revoked = shares.revoke(link, request.user)
-    notice = (
-        "Link revoked: it stopped working immediately."
-        if revoked
-        else "That link was already revoked."
+    return revoke_link(
+        request,
+        link,
+        membership,
+        fragment=lambda extra: {**board_shares_context(board, membership), **extra},
+        template="boards/_shares.html",
+        back_url=reverse("boards:detail", args=[board.code]) + "#board-shares",
     )
-    if request.htmx:
-        ctx = {**board_shares_context(board, membership), "notice": notice}
-        return no_store_if_tokens(render(request, "boards/_shares.html", ctx), ctx)
-    messages.success(request, notice)
-    return redirect(reverse("boards:detail", args=[board.code]) + "#board-shares")
 
 
 # --- Public views -----------------------------------------------------------------------------
@@ -144,6 +144,7 @@ def public_board(request: HttpRequest, token: str) -> HttpResponse:
         "tiles": tiles,
         "show_notes": link.show_notes,
         "page_url": public_url(token),
+        "og_description": _description(board, len(tiles)),
         "og_image": settings.PUBLIC_BASE_URL + first_image.url if first_image else "",
         "og_image_alt": first_image.title if first_image else "",
     }

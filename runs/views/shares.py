@@ -9,6 +9,9 @@ shows it is marked no-store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from csp.constants import SELF
 from csp.decorators import csp_replace
 from django.conf import settings
@@ -21,15 +24,17 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST, require_safe
 
+from florasite.lib import when
 from runs import shares
 from runs.access import get_run_for_member
 from runs.display import input_items, output_filename, share_items
 from runs.forms import ShareForm
-from runs.models import OutputKeepStatus, RunStatus, ShareLink
+from runs.models import OutputKeepStatus, RunStatus, ShareLink, TokenLink
 from runs.serving import serve_output
 from runs.views.public import public, too_many, unavailable
 from runs.views.run_page import detail_context, no_store_if_tokens, shares_context
 from teams.access import require_membership
+from teams.models import Membership
 from teams.permissions import can_revoke_share, can_share
 
 # Output files of a share page: one page view loads several, and video seeking many more.
@@ -73,11 +78,17 @@ def create_share(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
-@require_POST
-def revoke_share(request: HttpRequest, code: str, share_code: str) -> HttpResponse:
-    run = get_run_for_member(request, code)
-    membership = require_membership(request)
-    link = get_object_or_404(ShareLink.objects.filter(run=run), code=share_code)
+def revoke_link(
+    request: HttpRequest,
+    link: TokenLink,
+    membership: Membership,
+    *,
+    fragment: Callable[[dict[str, Any]], dict[str, Any]],
+    template: str,
+    back_url: str,
+) -> HttpResponse:
+    """Revoke a run's or a board's link: the creator or a manager. htmx gets the list of
+    links again (`template` with `fragment(extra)` as its context), a plain form a redirect."""
     if not can_revoke_share(membership, link.created_by_id):
         raise PermissionDenied(
             "Only the member who created this link, or a manager, can revoke it."
@@ -89,10 +100,25 @@ def revoke_share(request: HttpRequest, code: str, share_code: str) -> HttpRespon
         else "That link was already revoked."
     )
     if request.htmx:
-        ctx = {**shares_context(run, membership), "notice": notice}
-        return no_store_if_tokens(render(request, "runs/_shares.html", ctx), ctx)
+        ctx = fragment({"notice": notice})
+        return no_store_if_tokens(render(request, template, ctx), ctx)
     messages.success(request, notice)
-    return redirect(reverse("runs:detail", args=[run.code]) + "#run-shares")
+    return redirect(back_url)
+
+
+@require_POST
+def revoke_share(request: HttpRequest, code: str, share_code: str) -> HttpResponse:
+    run = get_run_for_member(request, code)
+    membership = require_membership(request)
+    link = get_object_or_404(ShareLink.objects.filter(run=run), code=share_code)
+    return revoke_link(
+        request,
+        link,
+        membership,
+        fragment=lambda extra: {**shares_context(run, membership), **extra},
+        template="runs/_shares.html",
+        back_url=reverse("runs:detail", args=[run.code]) + "#run-shares",
+    )
 
 
 # --- Public views -----------------------------------------------------------------------------
@@ -118,6 +144,8 @@ def public_share(request: HttpRequest, token: str) -> HttpResponse:
         "inputs": [] if link.hide_inputs else input_items(run, public=True),
         "inputs_hidden": link.hide_inputs,
         "page_url": shares.public_url(token),
+        "og_description": f"A result made with {run.technique_name} on "
+        f"{when.day_text(run.completed_at or run.created_at)}.",
         "og_image": settings.PUBLIC_BASE_URL + first_image.url if first_image else "",
         "og_image_alt": f"{first_image.title}, made with {run.technique_name}"
         if first_image
