@@ -12,17 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from csp.constants import SELF
-from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_POST
 
 from boards.access import get_board, require_curator
 from boards.display import public_items, public_tiles, public_url, safe_name
@@ -31,9 +27,9 @@ from boards.models import Board, BoardShareLink
 from runs import shares
 from runs.models import OutputKeepStatus
 from runs.serving import serve_output
-from runs.views.public import public, too_many, unavailable
+from runs.views.public import share_view
 from runs.views.run_page import no_store_if_tokens
-from runs.views.shares import FILE_REQUESTS_PER_PAGE_VIEW, revoke_link
+from runs.views.shares import revoke_link
 from teams.models import Membership
 from teams.permissions import can_curate_boards
 
@@ -122,18 +118,12 @@ def revoke_share(request: HttpRequest, code: str, share_code: str) -> HttpRespon
 # --- Public views -----------------------------------------------------------------------------
 
 
-def _link(token: str) -> BoardShareLink | None:
+def _find(token: str) -> BoardShareLink | None:
     return shares.find_active(BoardShareLink.objects.select_related("board"), token)
 
 
-@login_not_required
-@require_safe
-def public_board(request: HttpRequest, token: str) -> HttpResponse:
-    if wait := shares.rate_limited(request, "board-page"):
-        return too_many(request, wait)
-    link = _link(token)
-    if link is None:
-        return unavailable(request)
+@share_view(_find, "board-page")
+def public_board(request: HttpRequest, link: BoardShareLink, token: str) -> HttpResponse:
     if request.method == "GET":
         shares.record_view(link)
     tiles = public_tiles(link, token)
@@ -148,32 +138,20 @@ def public_board(request: HttpRequest, token: str) -> HttpResponse:
         "og_image": settings.PUBLIC_BASE_URL + first_image.url if first_image else "",
         "og_image_alt": first_image.title if first_image else "",
     }
-    response = render(request, "boards/public.html", ctx)
-    # Revocation must take effect at once, so nobody may keep a copy of the page.
-    response["Cache-Control"] = "no-store"
-    return public(response)
+    return render(request, "boards/public.html", ctx)
 
 
-@login_not_required
-@require_safe
-@xframe_options_sameorigin
-@csp_replace({"frame-ancestors": [SELF]})
-def public_file(request: HttpRequest, token: str, item_code: str) -> HttpResponse:
-    per_minute = settings.FLORASITE_SHARE_VIEWS_PER_MINUTE * FILE_REQUESTS_PER_PAGE_VIEW
-    if wait := shares.rate_limited(request, "board-file", per_minute):
-        return too_many(request, wait)
-    link = _link(token)
-    if link is None:
-        return unavailable(request)
+@share_view(_find, "board-file", files=True)
+def public_file(
+    request: HttpRequest, link: BoardShareLink, token: str, item_code: str
+) -> HttpResponse:
     codes = list(public_items(link).values_list("code", flat=True))
     if item_code not in codes:
         raise Http404("This item is not available.")
     item = link.board.items.select_related("output__run").get(code=item_code)
-    output = item.output
-    if output.keep_status != OutputKeepStatus.KEPT:
+    if item.output.keep_status != OutputKeepStatus.KEPT:
         raise Http404("This item is not available yet.")
     number = codes.index(item_code) + 1  # the same name as in the board's zip
-    response = serve_output(
-        request, output, safe_name(number, item), cache_control="private, no-cache"
+    return serve_output(
+        request, item.output, safe_name(number, item), cache_control="private, no-cache"
     )
-    return public(response)

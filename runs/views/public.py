@@ -6,10 +6,30 @@ Run share links (runs.views.shares) and board share links (boards) both answer t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import TypeVar
+
+from csp.constants import SELF
+from csp.decorators import csp_replace
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_safe
 
-__all__ = ["PUBLIC_HEADERS", "public", "too_many", "unavailable"]
+from runs import shares
+from runs.models import TokenLink
+
+__all__ = [
+    "FILE_REQUESTS_PER_PAGE_VIEW",
+    "PUBLIC_HEADERS",
+    "public",
+    "share_view",
+    "too_many",
+    "unavailable",
+]
 
 PUBLIC_HEADERS = {
     "X-Robots-Tag": "noindex, nofollow, noarchive",
@@ -34,3 +54,46 @@ def public(response: HttpResponse | StreamingHttpResponse) -> HttpResponse:
     for name, value in PUBLIC_HEADERS.items():
         response[name] = value
     return response  # type: ignore[return-value]
+
+
+# Files of a share page: one page view loads several, and video seeking many more.
+FILE_REQUESTS_PER_PAGE_VIEW = 10
+
+L = TypeVar("L", bound=TokenLink)
+LinkView = Callable[..., HttpResponse]
+
+
+def share_view(
+    find: Callable[[str], L | None], bucket: str, *, files: bool = False
+) -> Callable[[LinkView], Callable[..., HttpResponse]]:
+    """For a view anyone with a token may open: `view(request, link, token, **kwargs)`.
+
+    Counts the request in the rate limit's `bucket` (a file view allows
+    FILE_REQUESTS_PER_PAGE_VIEW times as many), finds the live link with `find(token)`
+    (unknown, revoked and expired all get the same 404), and marks the answer public. A
+    file view may be framed by the share page itself (the inline PDF preview).
+    """
+
+    def decorator(view: LinkView) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, token: str, **kwargs: object) -> HttpResponse:
+            per_minute = None
+            if files:
+                per_minute = settings.FLORASITE_SHARE_VIEWS_PER_MINUTE * FILE_REQUESTS_PER_PAGE_VIEW
+            if wait := shares.rate_limited(request, bucket, per_minute):
+                return too_many(request, wait)
+            link = find(token)
+            if link is None:
+                return unavailable(request)
+            response = view(request, link, token, **kwargs)
+            if not files:
+                # Revocation must take effect at once, so nobody may keep a copy of the page.
+                response["Cache-Control"] = "no-store"
+            return public(response)
+
+        wrapped = require_safe(wrapper)
+        if files:
+            wrapped = csp_replace({"frame-ancestors": [SELF]})(xframe_options_sameorigin(wrapped))
+        return login_not_required(wrapped)
+
+    return decorator

@@ -12,17 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from csp.constants import SELF
-from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_POST
 
 from florasite.lib import when
 from runs import shares
@@ -31,15 +27,11 @@ from runs.display import input_items, output_filename, share_items
 from runs.forms import ShareForm
 from runs.models import OutputKeepStatus, RunStatus, ShareLink, TokenLink
 from runs.serving import serve_output
-from runs.views.public import public, too_many, unavailable
+from runs.views.public import share_view
 from runs.views.run_page import detail_context, no_store_if_tokens, shares_context
 from teams.access import require_membership
 from teams.models import Membership
 from teams.permissions import can_revoke_share, can_share
-
-# Output files of a share page: one page view loads several, and video seeking many more.
-FILE_REQUESTS_PER_PAGE_VIEW = 10
-
 
 # --- Member views -----------------------------------------------------------------------------
 
@@ -124,14 +116,8 @@ def revoke_share(request: HttpRequest, code: str, share_code: str) -> HttpRespon
 # --- Public views -----------------------------------------------------------------------------
 
 
-@login_not_required
-@require_safe
-def public_share(request: HttpRequest, token: str) -> HttpResponse:
-    if wait := shares.rate_limited(request, "page"):
-        return too_many(request, wait)
-    link = shares.find_active_share(token)
-    if link is None:
-        return unavailable(request)
+@share_view(shares.find_active_share, "page")
+def public_share(request: HttpRequest, link: ShareLink, token: str) -> HttpResponse:
     run = link.run
     if request.method == "GET":
         shares.record_view(link)
@@ -151,31 +137,18 @@ def public_share(request: HttpRequest, token: str) -> HttpResponse:
         if first_image
         else "",
     }
-    response = render(request, "runs/share_public.html", ctx)
-    # Revocation must take effect at once, so nobody may keep a copy of the page.
-    response["Cache-Control"] = "no-store"
-    return public(response)
+    return render(request, "runs/share_public.html", ctx)
 
 
-@login_not_required
-@require_safe
-@xframe_options_sameorigin
-@csp_replace({"frame-ancestors": [SELF]})
-def public_output(request: HttpRequest, token: str, position: int) -> HttpResponse:
-    per_minute = settings.FLORASITE_SHARE_VIEWS_PER_MINUTE * FILE_REQUESTS_PER_PAGE_VIEW
-    if wait := shares.rate_limited(request, "file", per_minute):
-        return too_many(request, wait)
-    link = shares.find_active_share(token)
-    if link is None:
-        return unavailable(request)
+@share_view(shares.find_active_share, "file", files=True)
+def public_output(request: HttpRequest, link: ShareLink, token: str, position: int) -> HttpResponse:
     output = link.run.outputs.filter(position=position, keep_status=OutputKeepStatus.KEPT).first()
     if output is None:
         raise Http404("This output is not available.")
-    response = serve_output(
+    return serve_output(
         request,
         output,
         output_filename(link.run, output, public=True),
         # Revalidated on every use, so a revoked link stops serving cached copies too.
         cache_control="private, no-cache",
     )
-    return public(response)
