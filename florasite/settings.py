@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "teams",
     "techniques",
     "runs",
+    "gallery",
     "sandbox",
 ]
 
