@@ -57,7 +57,9 @@ def _ids(raw: list[str]) -> list[int] | None:
 def choose(team: Team, raw: list[str], user: AbstractBaseUser) -> Result:
     ids = _ids(raw[: MAX_OUTPUTS * 4])
     if ids is None:
-        return Result(problem="An output in this link is not a number: pick them again.", status=400)
+        return Result(
+            problem="An output in this link is not a number: pick them again.", status=400
+        )
     if len(ids) < MIN_OUTPUTS:
         return Result(
             problem="Pick at least two outputs to compare: tick them in the gallery.", status=400

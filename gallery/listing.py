@@ -20,8 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -39,6 +38,7 @@ from runs.models import OutputKeepStatus, Run, RunOutput
 from teams.models import Membership, Team
 
 PAGE_SIZE = 48
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A text output's tile shows its beginning (the database sends no more than this).
 TEXT_TILE_CHARS = 240
 FACETS_TTL = 60
@@ -150,7 +150,7 @@ def filtered(team: Team, form: GalleryFilterForm, user: AbstractBaseUser) -> Que
 
 def encode_cursor(output: RunOutput) -> str:
     assert output.created_at is not None
-    micros = int(output.created_at.timestamp() * 1_000_000)
+    micros = (output.created_at - EPOCH) // timedelta(microseconds=1)  # exact, unlike floats
     raw = f"o.{micros}.{output.pk}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -164,7 +164,7 @@ def decode_cursor(value: str | None) -> tuple[datetime, int] | None:
         kind, micros, pk = raw.split(".")
         if kind != "o":
             return None
-        moment = datetime.fromtimestamp(int(micros) / 1_000_000, tz=dt_timezone.utc)
+        moment = EPOCH + timedelta(microseconds=int(micros))
         return moment, int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError, OSError):
         return None

@@ -25,8 +25,13 @@ def favourite_button(context: dict[str, Any], output: Any, where: str = "run") -
         request.user.is_authenticated
         and Favourite.objects.filter(user=request.user, output_id=output.pk).exists()
     )
-    return {"output": output, "favourite": starred, "where": where, "request": request,
-            "csrf_token": context.get("csrf_token")}
+    return {
+        "output": output,
+        "favourite": starred,
+        "where": where,
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+    }
 
 
 @register.simple_tag
