@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "techniques",
     "runs",
     "boards",
+    "gallery",
     "sandbox",
 ]
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("teams/", include("teams.urls")),
     path("techniques/", include("techniques.urls")),
+    path("gallery/", include("gallery.urls")),
     path("", include("runs.urls")),
     path("", include("boards.urls")),
     path("healthz", views.healthz, name="healthz"),

@@ -26,6 +26,11 @@ urlpatterns = [
     path("runs/<str:code>/outputs", detail.run_outputs, name="outputs"),
     path("runs/<str:code>/aside", detail.run_aside, name="aside"),
     path("runs/<str:code>/outputs/<int:position>", detail.output_file, name="output"),
+    path(
+        "runs/<str:code>/outputs/<int:position>/thumb/<str:size>",
+        detail.output_thumb,
+        name="output_thumb",
+    ),
     path("runs/<str:code>/outputs.zip", detail.outputs_zip, name="outputs_zip"),
     # Share links: managed by members, viewed by anyone with the token.
     path("runs/<str:code>/shares", shares.create_share, name="share_create"),

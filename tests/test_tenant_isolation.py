@@ -124,6 +124,18 @@ TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
         "/boards/add",
         {"output": str(a.extra["result_run"].outputs.get().pk), "board": "new", "new-name": "X"},
     ),
+    # Thumbnails (issue 16): one of a kept image's thumbnails.
+    lambda a: f"/runs/{a.extra['image_run'].code}/outputs/0/thumb/small",
+    # Gallery (issue 16): starring team A's output, comparing two of them. (/gallery/ itself
+    # names no object: dave sees his own team's, see tests/gallery/test_gallery_page.py.)
+    lambda a: Probe("post", f"/gallery/outputs/{a.extra['image_output'].pk}/favourite"),
+    lambda a: Probe(
+        "post",
+        f"/gallery/outputs/{a.extra['image_output'].pk}/favourite",
+        {"starred": "0"},
+        headers={"HX-Request": "true"},
+    ),
+    lambda a: f"/gallery/compare?o={a.extra['image_output'].pk}&o={a.extra['second_output'].pk}",
     # Not here: URLs that name no object and act on the current team (/runs/, the CSV
     # export, POST /runs/sync): dave gets his own team's, see
     # tests/runs/test_sync_button.py::test_the_button_syncs_only_the_members_team.
@@ -137,6 +149,7 @@ def team_a_objects(team_a, alice, sandbox_http) -> TeamAObjects:
     objects.extra.update(_result_objects(team_a, alice))
     objects.extra.update(_live_objects(team_a, alice))
     objects.extra.update(_board_objects(team_a, alice, objects.extra["result_run"]))
+    objects.extra.update(_gallery_objects(team_a, alice))
     return objects
 
 
@@ -153,6 +166,26 @@ def _board_objects(team_a, alice, run) -> dict[str, object]:
     _, fields = shares.new_token_fields("never", timezone.now())
     link = BoardShareLink.objects.create(board=board, created_by=alice, **fields)
     return {"board": board, "board_item": item, "board_share": link}
+
+
+def _gallery_objects(team_a, alice) -> dict[str, object]:
+    """Issue 16: two kept images, the first with its thumbnails made."""
+    import io
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from PIL import Image
+
+    from runs.thumbnails import make_thumbnail
+    from tests.gallery.helpers import make_outputs
+
+    first, second = make_outputs(team_a, alice, 2)
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 200)).save(buffer, "PNG")
+    first.file = default_storage.save("outputs/probe/first.png", ContentFile(buffer.getvalue()))
+    first.save()
+    make_thumbnail(first.pk)
+    return {"image_run": first.run, "image_output": first, "second_output": second}
 
 
 def _live_objects(team_a, alice) -> dict[str, object]:

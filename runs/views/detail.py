@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from csp.constants import SELF
 from csp.decorators import csp_replace
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.core.files.storage import default_storage
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -93,6 +100,29 @@ def output_file(request: HttpRequest, code: str, position: int) -> HttpResponse:
     return serve_output(
         request, output, output_filename(run, output), cache_control="private, max-age=3600"
     )
+
+
+@require_safe
+def output_thumb(request: HttpRequest, code: str, position: int, size: str) -> HttpResponse:
+    """One of an output's thumbnails (runs.thumbnails), for the team's members.
+
+    Its URL carries the kept file's checksum (runs.display.thumb_url), so the answer may be
+    kept a year: a changed file is a new URL. The ETag answers a reload without the bytes.
+    """
+    run = get_run_for_member(request, code, with_creator=False)
+    output = get_object_or_404(run.outputs, position=position)
+    name = {"small": output.thumb_small, "large": output.thumb_large}.get(size)
+    if not output.has_thumb or not name:
+        raise Http404("This output has no thumbnail.")
+    etag = f'"t{size[0]}-{output.sha256[:24]}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
+    if request.headers.get("If-None-Match") == etag:
+        return HttpResponse(status=304, headers=headers)
+    try:
+        handle = default_storage.open(name, "rb")
+    except OSError as exc:
+        raise Http404("The thumbnail is missing from storage.") from exc
+    return FileResponse(handle, content_type="image/webp", headers=headers)
 
 
 @require_safe
