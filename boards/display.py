@@ -11,8 +11,8 @@ from django.db.models.functions import Substr
 from django.urls import reverse
 
 from boards.models import Board, BoardComment, BoardItem, BoardShareLink, Review
+from runs.display import ThumbTile, output_kind, technique_slug, thumb_tile
 from runs.display import extension as output_extension
-from runs.display import output_kind, technique_slug
 from runs.models import OutputKeepStatus
 
 __all__ = ["Tile", "member_tiles", "public_tiles", "public_url", "safe_name"]
@@ -27,6 +27,7 @@ class Tile:
     kind: str
     title: str
     url: str  # the kept copy, inline ("" while not kept)
+    thumb: ThumbTile
     text: str = ""
     comments: list[BoardComment] = field(default_factory=list)
 
@@ -81,7 +82,8 @@ def member_tiles(
     for item in items:
         output = item.output
         url = reverse("runs:output", args=[output.run.code, output.position])
-        tiles.append(_tile(item, url, comments=list(item.comments.all())))
+        thumb = thumb_tile(output.run, output, "large")
+        tiles.append(_tile(item, url, thumb, comments=list(item.comments.all())))
     return tiles
 
 
@@ -93,19 +95,30 @@ def public_items(link: BoardShareLink) -> QuerySet[BoardItem]:
 
 
 def public_tiles(link: BoardShareLink, token: str) -> list[Tile]:
-    return [
-        _tile(item, reverse("boards:public_file", args=[token, item.code]))
-        for item in public_items(link)
-    ]
+    tiles = []
+    for item in public_items(link):
+        url = reverse("boards:public_file", args=[token, item.code])
+        tiles.append(_tile(item, url, _public_thumb(item, token)))
+    return tiles
 
 
-def _tile(item: BoardItem, url: str, comments: list[BoardComment] | None = None) -> Tile:
+def _public_thumb(item: BoardItem, token: str) -> ThumbTile:
+    """The member's tile with the share link's URL, and words that name no run."""
+    member = thumb_tile(item.output.run, item.output, "large")
+    url = reverse("boards:public_thumb", args=[token, item.code]) if member.url else ""
+    return ThumbTile(url, member.width, member.height, _title(item), member.kind, member.label)
+
+
+def _tile(
+    item: BoardItem, url: str, thumb: ThumbTile, comments: list[BoardComment] | None = None
+) -> Tile:
     kept = item.output.keep_status == OutputKeepStatus.KEPT
     return Tile(
         item=item,
         kind=output_kind(item.output),
         title=_title(item),
         url=url if kept else "",
+        thumb=thumb,
         text=getattr(item, "text_start", "") or "",
         comments=comments or [],
     )

@@ -31,4 +31,5 @@ urlpatterns = [
     ),
     path("b/<str:token>", sharing.public_board, name="public"),
     path("b/<str:token>/files/<str:item_code>", sharing.public_file, name="public_file"),
+    path("b/<str:token>/thumbs/<str:item_code>", sharing.public_thumb, name="public_thumb"),
 ]

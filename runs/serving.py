@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 from runs.display import output_filename
@@ -116,6 +116,27 @@ def serve_output(
     )
     response["Content-Length"] = str(length)
     return response
+
+
+def serve_thumb(
+    request: HttpRequest, output: RunOutput, size: str, *, cache_control: str
+) -> HttpResponse:
+    """One of an output's thumbnails (runs.thumbnails: "small" or "large"), as WebP.
+
+    The ETag (the kept file's checksum) answers a reload without the bytes.
+    """
+    name = {"small": output.thumb_small, "large": output.thumb_large}.get(size)
+    if not output.has_thumb or not name:
+        raise Http404("This output has no thumbnail.")
+    etag = f'"t{size[0]}-{output.sha256[:24]}"'
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    if request.headers.get("If-None-Match") == etag:
+        return HttpResponse(status=304, headers=headers)
+    try:
+        handle = default_storage.open(name, "rb")
+    except OSError as exc:
+        raise Http404("The thumbnail is missing from storage.") from exc
+    return FileResponse(handle, content_type="image/webp", headers=headers)
 
 
 # --- Zip of every kept output -----------------------------------------------------------------

@@ -23,17 +23,24 @@ from django.views.decorators.http import require_POST
 from boards.access import get_board, require_curator
 from boards.display import public_items, public_tiles, public_url, safe_name
 from boards.forms import BoardShareForm
-from boards.models import Board, BoardShareLink
+from boards.models import Board, BoardItem, BoardShareLink
 from runs import shares
 from runs.models import OutputKeepStatus
-from runs.serving import serve_output
+from runs.serving import serve_output, serve_thumb
 from runs.views.public import share_view
 from runs.views.run_page import no_store_if_tokens
 from runs.views.shares import revoke_link
 from teams.models import Membership
 from teams.permissions import can_curate_boards
 
-__all__ = ["board_shares_context", "create_share", "public_board", "public_file", "revoke_share"]
+__all__ = [
+    "board_shares_context",
+    "create_share",
+    "public_board",
+    "public_file",
+    "public_thumb",
+    "revoke_share",
+]
 
 
 def board_shares_context(
@@ -129,29 +136,45 @@ def public_board(request: HttpRequest, link: BoardShareLink, token: str) -> Http
     tiles = public_tiles(link, token)
     first_image = next((t for t in tiles if t.kind == "image" and t.is_kept), None)
     board = link.board
+    # The preview is the first image's thumbnail (through the link), else the image itself.
+    og_image = (first_image.thumb.url or first_image.url) if first_image else ""
     ctx = {
         "board": board,
         "tiles": tiles,
         "show_notes": link.show_notes,
         "page_url": public_url(token),
         "og_description": _description(board, len(tiles)),
-        "og_image": settings.PUBLIC_BASE_URL + first_image.url if first_image else "",
+        "og_image": settings.PUBLIC_BASE_URL + og_image if og_image else "",
         "og_image_alt": first_image.title if first_image else "",
     }
     return render(request, "boards/public.html", ctx)
 
 
-@share_view(_find, "board-file", files=True)
-def public_file(
-    request: HttpRequest, link: BoardShareLink, token: str, item_code: str
-) -> HttpResponse:
+def _public_item(link: BoardShareLink, item_code: str) -> tuple[int, BoardItem]:
+    """The link's item with this code, kept, and its number on the page; else 404."""
     codes = list(public_items(link).values_list("code", flat=True))
     if item_code not in codes:
         raise Http404("This item is not available.")
     item = link.board.items.select_related("output__run").get(code=item_code)
     if item.output.keep_status != OutputKeepStatus.KEPT:
         raise Http404("This item is not available yet.")
-    number = codes.index(item_code) + 1  # the same name as in the board's zip
+    return codes.index(item_code) + 1, item
+
+
+@share_view(_find, "board-file", files=True)
+def public_thumb(
+    request: HttpRequest, link: BoardShareLink, token: str, item_code: str
+) -> HttpResponse:
+    """An item's large thumbnail (the page's pictures, and the chat apps' preview)."""
+    _, item = _public_item(link, item_code)
+    return serve_thumb(request, item.output, "large", cache_control="private, no-cache")
+
+
+@share_view(_find, "board-file", files=True)
+def public_file(
+    request: HttpRequest, link: BoardShareLink, token: str, item_code: str
+) -> HttpResponse:
+    number, item = _public_item(link, item_code)  # the number: the same name as in the zip
     return serve_output(
         request, item.output, safe_name(number, item), cache_control="private, no-cache"
     )

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from csp.constants import SELF
 from csp.decorators import csp_replace
-from django.core.files.storage import default_storage
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -26,7 +24,7 @@ from django_htmx.http import HTMX_STOP_POLLING
 from runs.access import get_run_for_member, other_team_membership, run_page_fragment
 from runs.display import output_filename, technique_slug
 from runs.models import OutputKeepStatus
-from runs.serving import serve_output, zip_stream
+from runs.serving import serve_output, serve_thumb, zip_stream
 from runs.views.run_page import (
     aside_context,
     detail_context,
@@ -111,18 +109,7 @@ def output_thumb(request: HttpRequest, code: str, position: int, size: str) -> H
     """
     run = get_run_for_member(request, code, with_creator=False)
     output = get_object_or_404(run.outputs, position=position)
-    name = {"small": output.thumb_small, "large": output.thumb_large}.get(size)
-    if not output.has_thumb or not name:
-        raise Http404("This output has no thumbnail.")
-    etag = f'"t{size[0]}-{output.sha256[:24]}"'
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
-    if request.headers.get("If-None-Match") == etag:
-        return HttpResponse(status=304, headers=headers)
-    try:
-        handle = default_storage.open(name, "rb")
-    except OSError as exc:
-        raise Http404("The thumbnail is missing from storage.") from exc
-    return FileResponse(handle, content_type="image/webp", headers=headers)
+    return serve_thumb(request, output, size, cache_control="private, max-age=31536000, immutable")
 
 
 @require_safe
