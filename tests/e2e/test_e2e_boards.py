@@ -66,7 +66,7 @@ def test_a_board_is_made_reviewed_shared_and_revoked(
         else:
             expect(menu.get_by_label("Launch picks")).to_be_checked()
         if n == 0:
-            page.screenshot(path="/tmp/boards-add-menu.png", caret="initial")
+            output.screenshot(path="/tmp/boards-add-menu.png", caret="initial")
         menu.get_by_role("button", name="Add").click()
         expect(menu.get_by_text("Added to")).to_be_visible()
     assert same_document(page), "adding to a board reloaded the run page"
@@ -115,6 +115,17 @@ def test_a_board_is_made_reviewed_shared_and_revoked(
     page.set_viewport_size(DESKTOP)
 
     # -- share it, open the link logged out ------------------------------------------------
+    # -- select two -> compare (the gallery's page, by URL) ---------------------------------
+    compare = page.get_by_role("button", name="Compare selected")
+    expect(compare).to_be_disabled()
+    page.locator(".board-tile").nth(0).get_by_label("Compare").check()
+    page.locator(".board-tile").nth(1).get_by_label("Compare").check()
+    expect(compare).to_be_enabled()
+    compare.click()
+    page.wait_for_url(re.compile(r"/gallery/compare\?o=\d+&o=\d+$"))
+    assert page.locator(".board-tile").count() == 0
+    page.goto(board_url)
+
     shares = page.locator("#board-shares")
     shares.get_by_role("button", name="Create share link").click()
     share_url = shares.locator("#share-url").input_value()
