@@ -195,3 +195,11 @@ def test_a_huge_note_without_javascript_says_why(bob_client, board):
         f"/boards/{board.code}/items/{item.code}/note", {"note": "x" * 5000}, follow=True
     )
     assert "A note can be at most 2,000 characters" in response.content.decode()
+
+
+def test_without_javascript_the_menu_is_a_page(bob_client, board, image_output):
+    response = bob_client.get(f"/boards/add?output={image_output.pk}&next=/runs/")
+    html = response.content.decode()
+    assert response.status_code == 200 and "<!doctype" in html
+    assert "<h1>Add to board</h1>" in html
+    assert 'name="next" value="/runs/"' in html

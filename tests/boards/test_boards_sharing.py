@@ -102,3 +102,19 @@ def test_the_link_of_another_teams_board_cannot_be_revoked(dave_client, board, b
     assert dave_client.post(f"/boards/{board.code}/shares/{link.code}/revoke").status_code == 404
     link.refresh_from_db()
     assert link.revoked_at is None
+
+
+def test_key_rotation_reencrypts_board_link_tokens(board, bob, settings):
+    from django.core.management import call_command
+
+    from teams import crypto
+
+    link, token = share_board(board, bob)
+    old_key = settings.FLORASITE_ENCRYPTION_KEYS[0]
+    new_key = "3q5xK0aYq7y0u8Pz7f3m0Gm9vHc3nq7JbqkqgYxQ2aA="
+    settings.FLORASITE_ENCRYPTION_KEYS = [new_key, old_key]
+    call_command("rotate_encryption_keys")
+    settings.FLORASITE_ENCRYPTION_KEYS = [new_key]  # the old key retired
+    link.refresh_from_db()
+    assert crypto.is_current(link.token_encrypted)
+    assert shares.copyable_token(link) == token
