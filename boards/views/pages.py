@@ -84,7 +84,7 @@ def board_edit(request: HttpRequest, code: str) -> HttpResponse:
     form = BoardForm(request.POST)
     if not form.is_valid():
         ctx = {**board_context(board, membership), "edit_form": form, "editing": True}
-        return render(request, "boards/detail.html", ctx, status=400)
+        return no_store_if_tokens(render(request, "boards/detail.html", ctx, status=400), ctx)
     board.name = form.cleaned_data["name"]
     board.description = form.cleaned_data["description"]
     board.save(update_fields=["name", "description", "updated_at"])

@@ -26,6 +26,7 @@ def test_a_member_creates_a_link_and_sees_it_once_copyable(bob_client, board, bo
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     assert "Share link created." in html
     assert "Only approved items are shown, without notes" in html
+    assert "Approved items only" in html  # the badge in the list of links
     token = LINK.search(html).group(1)
     link = BoardShareLink.objects.get()
     assert link.token_hash == shares.hash_token(token)
