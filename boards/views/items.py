@@ -131,9 +131,15 @@ def add_to_board(request: HttpRequest) -> HttpResponse:
 def _chosen_board(
     request: HttpRequest, membership: Membership
 ) -> tuple[Board | None, str, BoardForm]:
-    """The board picked in the menu, or a new one named there; else why not, in words."""
+    """The board picked in the menu, or a new one named there; else why not, in words.
+
+    A name typed for a new board wins over the board picked: typing it is the later, and
+    the more deliberate, act (the first board is picked by default).
+    """
     code = request.POST.get("board", "")
     form = BoardForm(request.POST, prefix="new")
+    if request.POST.get("new-name", "").strip():
+        code = "new"
     if code and code != "new":
         board = Board.objects.filter(team=membership.team, code=code).first()
         if board is None:

@@ -203,3 +203,12 @@ def test_without_javascript_the_menu_is_a_page(bob_client, board, image_output):
     assert response.status_code == 200 and "<!doctype" in html
     assert "<h1>Add to board</h1>" in html
     assert 'name="next" value="/runs/"' in html
+
+
+def test_a_typed_new_name_wins_over_the_board_picked_by_default(bob_client, board, team_a, bob):
+    output = make_output(team_a, bob, technique="Fourth")
+    bob_client.post(
+        "/boards/add", {"output": output.pk, "board": board.code, "new-name": "Brand new"}
+    )
+    assert Board.objects.get(name="Brand new").items.get().output == output
+    assert not board.items.filter(output=output).exists()

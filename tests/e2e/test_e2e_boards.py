@@ -171,3 +171,28 @@ def test_a_board_is_made_reviewed_shared_and_revoked(
     assert public.request.get(f"{site.url}{thumb_url}").status == 404
     assert page.url == board_url
     assert console.problems == []
+
+
+def test_without_javascript_boards_work_as_plain_forms(site, console, log_in, new_context) -> None:
+    run_code = make_images_run(site)
+    context = new_context(java_script_enabled=False, viewport=DESKTOP)
+    page = context.new_page()
+    console.attach(page)
+    log_in(page, "demo")
+    page.goto(f"{site.url}/runs/{run_code}/")
+    page.locator("#output-2").get_by_role("link", name="Add to board").click()
+    expect(page.get_by_role("heading", name="Add to board", level=1)).to_be_visible()
+    page.get_by_placeholder("New board's name").fill("No-script picks")
+    page.get_by_role("button", name="Add").click()
+    expect(page.get_by_text("Added to “No-script picks”.")).to_be_visible()
+    assert page.url.endswith(f"/runs/{run_code}/"), page.url  # back where it started
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Boards").click()
+    page.get_by_role("link", name="No-script picks").click()
+    tile = page.locator(".board-tile")
+    expect(tile).to_have_count(1)
+    tile.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text("Marked approved.")).to_be_visible()
+    expect(page.locator(".board-tile .tile-review .pill")).to_have_text("Approved")
+    expect(page.locator("#count-approved")).to_have_text("1")
+    assert console.problems == []
