@@ -109,6 +109,8 @@ INSTALLED_APPS = [
     "uploads",
     "techniques",
     "runs",
+    "boards",
+    "gallery",
     "sandbox",
 ]
 

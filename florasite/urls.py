@@ -22,7 +22,9 @@ urlpatterns = [
     path("teams/", include("teams.urls")),
     path("techniques/", include("techniques.urls")),
     path("uploads/", include("uploads.urls")),
+    path("gallery/", include("gallery.urls")),
     path("", include("runs.urls")),
+    path("", include("boards.urls")),
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
     path("favicon.ico", views.favicon, name="favicon"),

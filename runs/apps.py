@@ -34,4 +34,6 @@ class RunsConfig(AppConfig):
         periodic.register("runs.reconcile", timedelta(seconds=15), tasks.reconcile_runs)
         periodic.register("runs.sync", timedelta(minutes=2), tasks.sync_all_teams)
         periodic.register("runs.keep", timedelta(seconds=5), tasks.retry_keeping_outputs)
+        # Thumbnails nobody queued (older outputs, a lost task, a storage error) in batches.
+        periodic.register("runs.thumbs", timedelta(seconds=30), tasks.make_due_thumbnails)
         periodic.register("runs.prune_webhooks", timedelta(hours=6), tasks.prune_webhook_deliveries)

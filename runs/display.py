@@ -17,7 +17,8 @@ from django.utils.text import slugify
 
 from florasite.lib.net import http_url
 from runs.content_types import EXTENSIONS
-from runs.models import InputLink, OutputKeepStatus, Run, RunOutput
+from runs.models import InputLink, OutputKeepStatus, Run, RunOutput, ThumbStatus
+from runs.thumbnails import thumb_box
 from teams.models import FloraConnection
 from uploads.models import FloraAsset
 
@@ -104,6 +105,46 @@ def output_kind(output: RunOutput) -> str:
     if media == "application/pdf":
         return "pdf"
     return "textdoc" if media.startswith("text/") else "file"
+
+
+def thumb_url(run_code: str, output: RunOutput, size: str) -> str:
+    """The thumbnail's URL, "" when it has none; ?v= changes when the kept file does."""
+    if not output.has_thumb:
+        return ""
+    path = reverse("runs:output_thumb", args=[run_code, output.position, size])
+    return f"{path}?v={output.sha256[:12]}"
+
+
+@dataclass(frozen=True)
+class ThumbTile:
+    """What templates/runs/_thumb.html needs: the image, or the tile of its kind."""
+
+    url: str  # "" for a typed tile (text, audio, video, no thumbnail yet)
+    width: int
+    height: int
+    alt: str
+    kind: str
+    label: str
+    note: str = ""  # why there is no picture (video: no poster frames here)
+
+
+def thumb_tile(run: Run, output: RunOutput, size: str = "small") -> ThumbTile:
+    """The tile of one output; `run` is output.run, passed so that nothing is fetched."""
+    kind = output_kind(output)
+    label = _KIND_LABELS.get(kind, "File")
+    alt = (
+        f"{label} {output.position + 1} of {run.technique_name or run.technique_id}, run {run.code}"
+    )
+    width, height = thumb_box(output.width, output.height, size)
+    if output.has_thumb:
+        return ThumbTile(thumb_url(run.code, output, size), width, height, alt, kind, label)
+    notes = {
+        "video": "No poster frame: videos play on the run page.",
+        "image": "The thumbnail is not ready yet."
+        if output.thumb_status == ThumbStatus.PENDING
+        else "No thumbnail could be made.",
+    }
+    return ThumbTile("", width, height, alt, kind, label, notes.get(kind, ""))
 
 
 def technique_slug(run: Run) -> str:

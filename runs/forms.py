@@ -14,7 +14,7 @@ from django.http import QueryDict
 from runs import shares
 from runs.models import RunStatus
 
-__all__ = ["IN_PROGRESS", "OUTSIDE", "HistoryFilterForm", "ShareForm"]
+__all__ = ["IN_PROGRESS", "OUTSIDE", "ExpiryForm", "HistoryFilterForm", "ShareForm"]
 
 IN_PROGRESS = "in_progress"
 OUTSIDE = "outside"
@@ -93,12 +93,17 @@ def _with_current(choices: list[tuple[str, str]], current: str | None) -> list[t
     return choices
 
 
-class ShareForm(forms.Form):
+class ExpiryForm(forms.Form):
+    """When a share link (a run's, a board's) stops working."""
+
     expires = forms.ChoiceField(
         label="Link expires",
         choices=[(key, label) for key, (label, _) in shares.EXPIRY_CHOICES.items()],
         initial="7d",
     )
+
+
+class ShareForm(ExpiryForm):
     hide_inputs = forms.BooleanField(
         label="Hide inputs",
         required=False,

@@ -12,6 +12,7 @@ import math
 import secrets
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -48,6 +49,22 @@ IN_FLIGHT_STATUSES = {
     RunStatus.PENDING,
     RunStatus.RUNNING,
 }
+
+
+SEARCH_TEXT_CHARS = 500
+
+
+def search_text_of(inputs: object) -> str:
+    """The run's text inputs as one lowercased line (Run.search_text)."""
+    parts: list[str] = []
+    for raw in inputs if isinstance(inputs, list) else []:
+        if not isinstance(raw, dict) or str(raw.get("type") or "").endswith("Url"):
+            continue  # media inputs are addresses, not words anyone searches for
+        values = raw.get("value")
+        for value in values if isinstance(values, list) else [values]:
+            if isinstance(value, str) and value.strip():
+                parts.append(" ".join(value.split()))
+    return " | ".join(parts).casefold()[:SEARCH_TEXT_CHARS]
 
 
 class RunOrigin(models.TextChoices):
@@ -117,6 +134,9 @@ class Run(models.Model):
     stale = models.BooleanField(
         default=False, help_text="Still unfinished after the time limit; flagged for a human."
     )
+    # The text inputs, lowercased and cut to SEARCH_TEXT_CHARS, for the gallery's search: a
+    # LIKE over one short column, never a walk through the inputs JSON of every row.
+    search_text = models.CharField(max_length=500, blank=True, editable=False)
 
     objects = RunQuerySet.as_manager()
 
@@ -146,6 +166,14 @@ class Run(models.Model):
 
     def __repr__(self) -> str:
         return f"<Run {self.code} {self.technique_id} {self.status}>"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every path that writes a run (submission, import, admin) goes through save().
+        self.search_text = search_text_of(self.inputs)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "inputs" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
 
     @property
     def is_terminal(self) -> bool:
@@ -189,6 +217,13 @@ class OutputKeepStatus(models.TextChoices):
     FAILED = "failed", "Could not be kept"
 
 
+class ThumbStatus(models.TextChoices):
+    PENDING = "pending", "Not made yet"
+    MADE = "made", "Made"
+    NONE = "none", "No thumbnail for this kind"
+    FAILED = "failed", "Could not be made"
+
+
 class RunOutput(models.Model):
     """One output of a completed run, with the dashboard's own copy of it.
 
@@ -214,6 +249,25 @@ class RunOutput(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     kept_at = models.DateTimeField(null=True, blank=True)
 
+    # Copied from the run when the row is written (save(), runs.state), so the gallery pages
+    # through a team's outputs newest first on one index (output_gallery) without a join.
+    team = models.ForeignKey(
+        "teams.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(null=True, blank=True)
+
+    # Thumbnails (runs.thumbnails), made once in the worker after the copy is kept: storage
+    # names, content-addressed by the kept file's checksum. width/height: the image's.
+    thumb_status = models.CharField(
+        max_length=10, choices=ThumbStatus.choices, default=ThumbStatus.PENDING
+    )
+    thumb_small = models.CharField(max_length=300, blank=True)
+    thumb_large = models.CharField(max_length=300, blank=True)
+    thumb_attempts = models.PositiveSmallIntegerField(default=0)
+    thumb_error = models.CharField(max_length=300, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+
     class Meta:
         ordering = ["run", "position"]
         constraints = [
@@ -222,27 +276,43 @@ class RunOutput(models.Model):
         indexes = [
             # The outputs due for a copy (runs.keeping), asked for every few seconds.
             models.Index(fields=["keep_status", "next_attempt_at"], name="output_keep_due"),
+            # The gallery: a team's kept outputs, newest first (keyset on created_at, id).
+            models.Index(
+                fields=["team", "keep_status", "-created_at", "-id"], name="output_gallery"
+            ),
+            # Kept outputs still waiting for their thumbnails (the periodic runs.thumbs job).
+            models.Index(fields=["thumb_status", "keep_status"], name="output_thumb_due"),
         ]
 
     def __str__(self) -> str:
         return f"{self.output_id} of {self.run.code}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.team_id is None and self.run_id is not None:
+            self.team_id = self.run.team_id
+        if self.created_at is None and self.run_id is not None:
+            self.created_at = self.run.created_at
+        super().save(*args, **kwargs)
+
+    @property
+    def has_thumb(self) -> bool:
+        return self.thumb_status == ThumbStatus.MADE and bool(self.thumb_small)
 
     @property
     def is_kept(self) -> bool:
         return self.keep_status == OutputKeepStatus.KEPT
 
 
-class ShareLink(models.Model):
-    """A revocable capability to view one run's result.
+class TokenLink(models.Model):
+    """A revocable, expiring capability found by its token's hash (runs.shares).
 
     ``token_hash`` finds the link from the public URL. ``token_encrypted`` (a Fernet token,
     teams.crypto) lets the team's members copy the link again later; it is emptied when the
     link is revoked. ``code`` names the link in the dashboard's own URLs (revoke); it is not
-    the token.
+    the token. Run share links and board share links (boards app) are both made of this.
     """
 
     code = models.CharField(max_length=16, unique=True, default=new_run_code, editable=False)
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="share_links")
     token_hash = models.CharField(max_length=64, unique=True)
     token_hint = models.CharField(max_length=12, blank=True)
     # "" for links made before links could be copied again, and for revoked links.
@@ -252,7 +322,6 @@ class ShareLink(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
-    hide_inputs = models.BooleanField(default=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -265,19 +334,30 @@ class ShareLink(models.Model):
     last_viewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"Share of {self.run.code} ({self.token_hint}…)"
-
-    def __repr__(self) -> str:
-        return f"<ShareLink {self.pk} run={self.run_id} hint={self.token_hint}>"
 
     def is_active(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > now
+
+
+class ShareLink(TokenLink):
+    """A revocable capability to view one run's result (see TokenLink)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="share_links")
+    hide_inputs = models.BooleanField(default=False)
+
+    class Meta(TokenLink.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"Share of {self.run.code} ({self.token_hint}…)"
+
+    def __repr__(self) -> str:
+        return f"<ShareLink {self.pk} run={self.run_id} hint={self.token_hint}>"
 
 
 class WebhookDelivery(models.Model):

@@ -10,11 +10,11 @@ import io
 import logging
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 from runs.display import output_filename
@@ -118,6 +118,27 @@ def serve_output(
     return response
 
 
+def serve_thumb(
+    request: HttpRequest, output: RunOutput, size: str, *, cache_control: str
+) -> HttpResponse:
+    """One of an output's thumbnails (runs.thumbnails: "small" or "large"), as WebP.
+
+    The ETag (the kept file's checksum) answers a reload without the bytes.
+    """
+    name = {"small": output.thumb_small, "large": output.thumb_large}.get(size)
+    if not output.has_thumb or not name:
+        raise Http404("This output has no thumbnail.")
+    etag = f'"t{size[0]}-{output.sha256[:24]}"'
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    if request.headers.get("If-None-Match") == etag:
+        return HttpResponse(status=304, headers=headers)
+    try:
+        handle = default_storage.open(name, "rb")
+    except OSError as exc:
+        raise Http404("The thumbnail is missing from storage.") from exc
+    return FileResponse(handle, content_type="image/webp", headers=headers)
+
+
 # --- Zip of every kept output -----------------------------------------------------------------
 
 
@@ -140,23 +161,30 @@ class _Sink:
         return data
 
 
-def zip_stream(run: Run, outputs: list[RunOutput], missing: list[RunOutput]) -> Iterator[bytes]:
-    """A zip of the kept outputs, produced while it is sent (never whole in memory).
+ZipEntry = tuple[str, RunOutput]  # the name inside the zip, and the output
 
-    Media files are stored as they are (already compressed); text is deflated. Outputs not
-    kept yet are listed in a note inside the zip so nothing goes missing silently.
+
+def stream_zip(
+    entries: Iterable[ZipEntry], trailer: Callable[[set[int]], list[tuple[str, str]]]
+) -> Iterator[bytes]:
+    """A zip of kept outputs, produced while it is sent (never whole in memory).
+
+    Media files are stored as they are (already compressed); text is deflated. `trailer` is
+    called once every file is in, with the pks of the outputs whose copy was missing from
+    storage, and returns the (name, text) files that end the zip (a note, a manifest).
     """
     sink = _Sink()
+    missing: set[int] = set()
     with zipfile.ZipFile(sink, mode="w", allowZip64=True) as archive:  # type: ignore[arg-type]
-        for output in outputs:
+        for name, output in entries:
             try:
                 handle, size = _open(output)
             except OSError:
                 logger.error("Kept copy of output %s is missing from storage", output.pk)
-                missing.append(output)
+                missing.add(output.pk)
                 continue
             compress = zipfile.ZIP_DEFLATED if output.type == "text" else zipfile.ZIP_STORED
-            info = zipfile.ZipInfo(output_filename(run, output))
+            info = zipfile.ZipInfo(name)
             info.compress_type = compress
             if output.kept_at:
                 info.date_time = output.kept_at.timetuple()[:6]
@@ -169,14 +197,27 @@ def zip_stream(run: Run, outputs: list[RunOutput], missing: list[RunOutput]) -> 
             finally:
                 handle.close()
             yield sink.take()
-        if missing:
-            lines = [
-                "These outputs are not available from the dashboard yet, so they are not in",
-                "this zip:",
-                "",
-                *[f"- output {o.position + 1} ({o.output_id})" for o in missing],
-                "",
-                "Download the zip again later from the run page.",
-            ]
-            archive.writestr("NOT-INCLUDED.txt", "\n".join(lines) + "\n")
+        for name, text in trailer(missing):
+            archive.writestr(name, text)
     yield sink.take()
+
+
+def zip_stream(run: Run, outputs: list[RunOutput], missing: list[RunOutput]) -> Iterator[bytes]:
+    """A zip of the run's kept outputs. Outputs not kept yet (or missing from storage) are
+    listed in a note inside the zip so nothing goes missing silently."""
+
+    def note(lost: set[int]) -> list[tuple[str, str]]:
+        absent = [*missing, *(o for o in outputs if o.pk in lost)]
+        if not absent:
+            return []
+        lines = [
+            "These outputs are not available from the dashboard yet, so they are not in",
+            "this zip:",
+            "",
+            *[f"- output {o.position + 1} ({o.output_id})" for o in absent],
+            "",
+            "Download the zip again later from the run page.",
+        ]
+        return [("NOT-INCLUDED.txt", "\n".join(lines) + "\n")]
+
+    return stream_zip(((output_filename(run, o), o) for o in outputs), note)

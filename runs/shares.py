@@ -21,11 +21,13 @@ import hashlib
 import logging
 import re
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -33,8 +35,10 @@ from django.views.decorators.debug import sensitive_variables
 
 from florasite.lib import ratelimit
 from florasite.lib.net import client_ip
-from runs.models import Run, ShareLink
+from runs.models import Run, ShareLink, TokenLink
 from teams import crypto
+from teams.models import Membership
+from teams.permissions import can_copy_share, can_revoke_share
 
 __all__ = [
     "EXPIRY_CHOICES",
@@ -42,16 +46,21 @@ __all__ = [
     "CreatedShare",
     "copyable_token",
     "create_share",
+    "find_active",
     "find_active_share",
     "hash_token",
     "new_token",
+    "new_token_fields",
     "public_url",
     "rate_limited",
     "record_view",
     "revoke",
+    "share_rows",
 ]
 
 logger = logging.getLogger(__name__)
+
+L = TypeVar("L", bound=TokenLink)
 
 TOKEN_BYTES = 24  # 192 bits; url-safe base64 makes 32 characters
 HINT_LENGTH = 6
@@ -84,42 +93,56 @@ def public_url(token: str) -> str:
 class CreatedShare:
     """The new link and its token (the only plaintext copy; the row keeps it encrypted)."""
 
-    link: ShareLink
+    link: TokenLink
     token: str
+
+
+@sensitive_variables()
+def new_token_fields(expires: str, now: datetime) -> tuple[str, dict[str, object]]:
+    """A new token and the TokenLink fields that keep it (hash, hint, ciphertext, expiry).
+
+    `expires` is a key of EXPIRY_CHOICES. The token returned is the only plaintext copy.
+    """
+    lifetime = EXPIRY_CHOICES[expires][1]
+    token = new_token()
+    return token, {
+        "token_hash": hash_token(token),
+        "token_hint": token[:HINT_LENGTH],
+        "token_encrypted": crypto.encrypt(token),
+        "created_at": now,
+        "expires_at": None if lifetime is None else now + lifetime,
+    }
 
 
 def create_share(
     run: Run, *, created_by: object, hide_inputs: bool, expires: str, now: datetime | None = None
 ) -> CreatedShare:
     """Create a link to `run`; `expires` is a key of EXPIRY_CHOICES."""
-    now = now or timezone.now()
-    lifetime = EXPIRY_CHOICES[expires][1]
-    token = new_token()
+    token, fields = new_token_fields(expires, now or timezone.now())
     link = ShareLink.objects.create(
-        run=run,
-        token_hash=hash_token(token),
-        token_hint=token[:HINT_LENGTH],
-        token_encrypted=crypto.encrypt(token),
-        created_by=created_by,
-        created_at=now,
-        expires_at=None if lifetime is None else now + lifetime,
-        hide_inputs=hide_inputs,
+        run=run, created_by=created_by, hide_inputs=hide_inputs, **fields
     )
     return CreatedShare(link=link, token=token)
 
 
-def find_active_share(token: str, now: datetime | None = None) -> ShareLink | None:
-    """The live link for this token, or None (unknown, malformed, revoked or expired)."""
+def find_active(links: QuerySet[L], token: str, now: datetime | None = None) -> L | None:
+    """The live link of `links` for this token, or None (unknown, malformed, revoked or
+    expired)."""
     if not _TOKEN_SHAPE.fullmatch(token or ""):
         return None
-    link = ShareLink.objects.select_related("run").filter(token_hash=hash_token(token)).first()
+    link = links.filter(token_hash=hash_token(token)).first()
     if link is None or not link.is_active(now):
         return None
     return link
 
 
+def find_active_share(token: str, now: datetime | None = None) -> ShareLink | None:
+    """The live run share link for this token, or None."""
+    return find_active(ShareLink.objects.select_related("run"), token, now)
+
+
 @sensitive_variables()
-def copyable_token(link: ShareLink, now: datetime | None = None) -> str:
+def copyable_token(link: TokenLink, now: datetime | None = None) -> str:
     """The link's token, for members to copy again; "" when it cannot be copied.
 
     Not for revoked or expired links (nothing worth copying), nor links made before tokens
@@ -141,22 +164,22 @@ def copyable_token(link: ShareLink, now: datetime | None = None) -> str:
         return ""
 
 
-def record_view(link: ShareLink, now: datetime | None = None) -> None:
+def record_view(link: TokenLink, now: datetime | None = None) -> None:
     # F() so simultaneous viewers all count.
-    ShareLink.objects.filter(pk=link.pk).update(
+    type(link)._default_manager.filter(pk=link.pk).update(
         views=F("views") + 1, last_viewed_at=now or timezone.now()
     )
 
 
-def revoke(link: ShareLink, by: object, now: datetime | None = None) -> bool:
+def revoke(link: TokenLink, by: object, now: datetime | None = None) -> bool:
     """Revoke the link; False when it already was (the first revocation is kept).
 
     The encrypted token goes too: a dead link has nothing left to copy.
     """
     return bool(
-        ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
-            revoked_at=now or timezone.now(), revoked_by=by, token_encrypted=""
-        )
+        type(link)
+        ._default_manager.filter(pk=link.pk, revoked_at__isnull=True)
+        .update(revoked_at=now or timezone.now(), revoked_by=by, token_encrypted="")
     )
 
 
@@ -170,3 +193,31 @@ def rate_limited(request: HttpRequest, bucket: str, per_minute: int | None = Non
     limit = per_minute or settings.FLORASITE_SHARE_VIEWS_PER_MINUTE
     client = hashlib.sha256(client_ip(request).encode()).hexdigest()[:24]
     return ratelimit.hit(f"share:{bucket}:{client}", limit, SHARE_RATE_WINDOW).retry_after
+
+
+def share_rows(
+    links: Iterable[TokenLink],
+    membership: Membership,
+    *,
+    revoke_url: Callable[[Any], str],
+    public_url: Callable[[str], str],
+) -> list[dict[str, Any]]:
+    """Each link's facts for templates/runs/_share_row.html; `url` is the link to copy again
+    ("" for whoever may not, or when it cannot be: see copyable_token)."""
+    may_copy = can_copy_share(membership)
+    rows = []
+    for link in links:
+        active = link.is_active()
+        state = "active" if active else ("revoked" if link.revoked_at else "expired")
+        token = copyable_token(link) if may_copy and active else ""
+        rows.append(
+            {
+                "link": link,
+                "state": state,
+                "url": public_url(token) if token else "",
+                "can_copy": may_copy,
+                "can_revoke": active and can_revoke_share(membership, link.created_by_id),
+                "revoke_url": revoke_url(link),
+            }
+        )
+    return rows

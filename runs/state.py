@@ -37,6 +37,7 @@ from runs.models import (
     Run,
     RunOutput,
     RunStatus,
+    ThumbStatus,
 )
 
 __all__ = [
@@ -227,10 +228,13 @@ def _text_output(run: Run, position: int, output_id: str, text: str) -> RunOutpu
     limit = settings.FLORASITE_OUTPUT_MAX_BYTES
     row = RunOutput(
         run=run,
+        team_id=run.team_id,
+        created_at=run.created_at,
         position=position,
         output_id=output_id,
         type="text",
         content_type="text/plain; charset=utf-8",
+        thumb_status=ThumbStatus.NONE,  # a text is shown as a tile of its own
     )
     if len(data) > limit:
         row.keep_status = OutputKeepStatus.FAILED
@@ -261,6 +265,8 @@ def _record_outputs(run: Run, texts: dict[int, str]) -> None:
         new_rows.append(
             RunOutput(
                 run=run,
+                team_id=run.team_id,
+                created_at=run.created_at,
                 position=position,
                 output_id=output_id,
                 type=output["type"],

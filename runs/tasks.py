@@ -18,9 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from runs import keeping, reconcile, refresh, sweep, sync
+from runs import keeping, reconcile, refresh, sweep, sync, thumbnails
 from runs.jobs import savepoint
-from runs.models import RunStatus, WebhookDelivery
+from runs.models import OutputKeepStatus, RunStatus, WebhookDelivery
 from runs.submit import SubmitOutcome
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,23 @@ CHECK_DELAY_SECONDS = 10
 @task(queue_name=OUTPUTS_QUEUE)
 def keep_outputs(run_pk: int) -> None:
     """Copy a completed run's media outputs into our storage (issue: outputs kept)."""
-    keeping.keep_run_outputs(run_pk)
+    outcome = keeping.keep_run_outputs(run_pk)
+    if outcome.get(OutputKeepStatus.KEPT):
+        thumbs_soon(run_pk)
+
+
+# Thumbnails are made on the outputs queue too: they follow a copy (and read it back from
+# storage), and their CPU never delays a run's status, a sweep or a reconciliation.
+@task(queue_name=OUTPUTS_QUEUE)
+def make_thumbnails(run_pk: int) -> None:
+    """Make the thumbnails of a run's newly kept images (runs.thumbnails)."""
+    thumbnails.make_run_thumbnails(run_pk)
+
+
+@task(queue_name=OUTPUTS_QUEUE)
+def make_due_thumbnails() -> None:
+    """Thumbnails still missing: a lost task, a storage error to retry, older outputs."""
+    thumbnails.make_due_thumbnails()
 
 
 @task()
@@ -79,7 +95,9 @@ def sync_all_teams() -> None:
 @task(queue_name=OUTPUTS_QUEUE)
 def retry_keeping_outputs() -> None:
     """Retry copies of outputs that failed or were never attempted (worker restarts)."""
-    keeping.retry_due_outputs()
+    if keeping.retry_due_outputs():
+        # Copies this tick kept are thumbnailed at once, not at the next runs.thumbs tick.
+        make_due_thumbnails.enqueue()
 
 
 @task()
@@ -115,6 +133,15 @@ def reconcile_soon(outcome: SubmitOutcome) -> None:
 def _reconcile_later(run_pk: int) -> None:
     run_after = timezone.now() + timedelta(seconds=CHECK_DELAY_SECONDS)
     reconcile_run.using(run_after=run_after).enqueue(run_pk)
+
+
+def thumbs_soon(run_pk: int) -> None:
+    """Queue a run's thumbnails; a failure to queue is left to the periodic runs.thumbs job."""
+    try:
+        with savepoint():
+            make_thumbnails.enqueue(run_pk)
+    except Exception:
+        logger.exception("Could not queue the thumbnails of run %s", run_pk)
 
 
 def keep_waiting_outputs(sender: Any, *, run_pk: int, **kwargs: Any) -> None:

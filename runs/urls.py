@@ -26,6 +26,11 @@ urlpatterns = [
     path("runs/<str:code>/outputs", detail.run_outputs, name="outputs"),
     path("runs/<str:code>/aside", detail.run_aside, name="aside"),
     path("runs/<str:code>/outputs/<int:position>", detail.output_file, name="output"),
+    path(
+        "runs/<str:code>/outputs/<int:position>/thumb/<str:size>",
+        detail.output_thumb,
+        name="output_thumb",
+    ),
     path("runs/<str:code>/outputs.zip", detail.outputs_zip, name="outputs_zip"),
     # Earlier files as inputs (issue 15): the run form's picker, "Use in another technique".
     path("inputs/picker", inputs.input_picker, name="input_picker"),

@@ -4,6 +4,8 @@ directly); templates may use them to hide buttons, but never instead of the chec
 viewer: can look. member: can also start runs, share their own runs and refresh the history
 from FLORA (both call FLORA with the team's key).
 manager: can also manage every share link of the team and see spend.
+Boards: members and managers curate them (create, add, order, note, review, comment, share);
+viewers look.
 Members and managers may copy any active share link of the team's runs again; viewers may not.
 """
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "can_copy_share",
+    "can_curate_boards",
     "can_manage_shares",
     "can_refresh_from_flora",
     "can_revoke_share",
@@ -88,3 +91,8 @@ def can_revoke_share(
 
 def can_see_spend(membership: Membership | None) -> bool:
     return membership is not None and membership.has_role(Role.MANAGER)
+
+
+def can_curate_boards(membership: Membership | None) -> bool:
+    """Create boards, add and order items, write notes, review, comment, share a board."""
+    return membership is not None and membership.has_role(Role.MEMBER)

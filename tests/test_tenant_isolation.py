@@ -94,6 +94,60 @@ TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
         f"/techniques/tech_earth-zoom-out/?workspace={a.workspace_id}"
         f"&use=output:{a.extra['image_run'].code}:0&input=scene"
     ),
+    # Boards (issue 16): the board page and its grid, every change of a board or its items,
+    # the zip, share links, and "Add to board" with team A's output. (A probe that deletes
+    # runs as alice first; tests/boards/test_boards_isolation.py checks dave changes nothing.)
+    lambda a: f"/boards/{a.extra['board'].code}/",
+    lambda a: _htmx(f"/boards/{a.extra['board'].code}/?part=grid"),
+    lambda a: Probe("post", f"/boards/{a.extra['board'].code}/edit", {"name": "Renamed"}),
+    lambda a: Probe("post", f"/boards/{a.extra['board'].code}/delete"),
+    lambda a: Probe(
+        "post", f"/boards/{a.extra['board'].code}/order", {"item": a.extra["board_item"].code}
+    ),
+    lambda a: f"/boards/{a.extra['board'].code}/download.zip",
+    *[
+        (
+            lambda a, action=action, data=data: Probe(
+                "post",
+                f"/boards/{a.extra['board'].code}/items/{a.extra['board_item'].code}/{action}",
+                data,
+            )
+        )
+        for action, data in [
+            ("remove", {}),
+            ("move", {"direction": "down"}),
+            ("note", {"note": "Mine now"}),
+            ("review", {"state": "approved"}),
+            ("comments", {"body": "Hello"}),
+        ]
+    ],
+    lambda a: Probe("post", f"/boards/{a.extra['board'].code}/shares", {"expires": "1d"}),
+    lambda a: Probe(
+        "post",
+        f"/boards/{a.extra['board'].code}/shares/{a.extra['board_share'].code}/revoke",
+    ),
+    lambda a: f"/boards/add?output={a.extra['result_run'].outputs.get().pk}",
+    lambda a: _htmx(f"/boards/add?output={a.extra['result_run'].outputs.get().pk}"),
+    lambda a: Probe(
+        "post",
+        "/boards/add",
+        {"output": str(a.extra["result_run"].outputs.get().pk), "board": "new", "new-name": "X"},
+    ),
+    # Thumbnails (issue 16): one of a kept image's thumbnails.
+    lambda a: (
+        f"/runs/{a.extra['image_output'].run.code}/outputs/"
+        f"{a.extra['image_output'].position}/thumb/small"
+    ),
+    # Gallery (issue 16): starring team A's output, comparing two of them. (/gallery/ itself
+    # names no object: dave sees his own team's, see tests/gallery/test_gallery_page.py.)
+    lambda a: Probe("post", f"/gallery/outputs/{a.extra['image_output'].pk}/favourite"),
+    lambda a: Probe(
+        "post",
+        f"/gallery/outputs/{a.extra['image_output'].pk}/favourite",
+        {"starred": "0"},
+        headers={"HX-Request": "true"},
+    ),
+    lambda a: f"/gallery/compare?o={a.extra['image_output'].pk}&o={a.extra['second_output'].pk}",
     # Not here: URLs that name no object and act on the current team (/runs/, the CSV
     # export, POST /runs/sync, the run form's picker /inputs/picker): dave gets his own
     # team's, see tests/runs/test_sync_button.py::test_the_button_syncs_only_the_members_team
@@ -108,6 +162,8 @@ def team_a_objects(team_a, alice, sandbox_http) -> TeamAObjects:
     objects.extra.update(_result_objects(team_a, alice))
     objects.extra.update(_live_objects(team_a, alice))
     objects.extra.update(_upload_objects(team_a, alice))
+    objects.extra.update(_board_objects(team_a, alice, objects.extra["result_run"]))
+    objects.extra.update(_gallery_objects(team_a, alice))
     return objects
 
 
@@ -120,6 +176,41 @@ def _upload_objects(team_a, alice) -> dict[str, object]:
 
     upload = keep_upload(team_a, alice, prepare(images.png(), name="probe.png", kind="image"))
     return {"upload": upload, "image_run": kept_image_run(team_a, alice, code_suffix="_probe")}
+
+
+def _board_objects(team_a, alice, run) -> dict[str, object]:
+    """Issue 16: a board holding the result run's output, and a share link to it."""
+    from django.utils import timezone
+
+    from boards.models import Board, BoardShareLink
+    from boards.services import add_output
+    from runs import shares
+
+    board = Board.objects.create(team=team_a, name="Isolation probe", created_by=alice)
+    item = add_output(board, run.outputs.get(), alice)
+    _, fields = shares.new_token_fields("never", timezone.now())
+    link = BoardShareLink.objects.create(board=board, created_by=alice, **fields)
+    return {"board": board, "board_item": item, "board_share": link}
+
+
+def _gallery_objects(team_a, alice) -> dict[str, object]:
+    """Issue 16: two kept images, the first with its thumbnails made."""
+    import io
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from PIL import Image
+
+    from runs.thumbnails import make_thumbnail
+    from tests.gallery.helpers import make_outputs
+
+    first, second = make_outputs(team_a, alice, 2)
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 200)).save(buffer, "PNG")
+    first.file = default_storage.save("outputs/probe/first.png", ContentFile(buffer.getvalue()))
+    first.save()
+    make_thumbnail(first.pk)
+    return {"image_output": first, "second_output": second}
 
 
 def _live_objects(team_a, alice) -> dict[str, object]:

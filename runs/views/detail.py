@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from csp.constants import SELF
 from csp.decorators import csp_replace
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -19,7 +24,7 @@ from django_htmx.http import HTMX_STOP_POLLING
 from runs.access import get_run_for_member, other_team_membership, run_page_fragment
 from runs.display import output_filename, technique_slug
 from runs.models import OutputKeepStatus
-from runs.serving import serve_output, zip_stream
+from runs.serving import serve_output, serve_thumb, zip_stream
 from runs.views.run_page import (
     aside_context,
     detail_context,
@@ -93,6 +98,18 @@ def output_file(request: HttpRequest, code: str, position: int) -> HttpResponse:
     return serve_output(
         request, output, output_filename(run, output), cache_control="private, max-age=3600"
     )
+
+
+@require_safe
+def output_thumb(request: HttpRequest, code: str, position: int, size: str) -> HttpResponse:
+    """One of an output's thumbnails (runs.thumbnails), for the team's members.
+
+    Its URL carries the kept file's checksum (runs.display.thumb_url), so the answer may be
+    kept a year: a changed file is a new URL. The ETag answers a reload without the bytes.
+    """
+    run = get_run_for_member(request, code, with_creator=False)
+    output = get_object_or_404(run.outputs, position=position)
+    return serve_thumb(request, output, size, cache_control="private, max-age=31536000, immutable")
 
 
 @require_safe

@@ -43,7 +43,7 @@ class _Echo:
         return value
 
 
-def _cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
     text = "" if value is None else str(value)
     # A cell a spreadsheet would run as a formula is quoted as text (CSV injection).
     if text.startswith(_FORMULA_START):
@@ -58,7 +58,7 @@ def _csv_rows(runs: QuerySet[Run], base_url: str) -> Iterator[str]:
         duration = run.duration_seconds
         yield writer.writerow(
             [
-                _cell(value)
+                csv_cell(value)
                 for value in (
                     run.code,
                     run.created_at.isoformat(),

@@ -19,7 +19,7 @@ from runs.explanations import explain_error
 from runs.forms import ShareForm
 from runs.models import Run, RunOrigin, RunStatus
 from teams.models import Membership
-from teams.permissions import can_copy_share, can_revoke_share, can_share, can_start_runs
+from teams.permissions import can_share, can_start_runs
 from techniques.services import is_valid_technique_id
 
 __all__ = [
@@ -83,24 +83,12 @@ def _outputs_poll_seconds(items: list[OutputItem]) -> int:
 
 
 def _share_rows(run: Run, membership: Membership) -> list[dict[str, Any]]:
-    """Each link's facts; `url` is the link to copy again ("" for whoever may not, or when
-    it cannot be: see runs.shares.copyable_token)."""
-    may_copy = can_copy_share(membership)
-    rows = []
-    for link in run.share_links.select_related("created_by", "revoked_by"):
-        active = link.is_active()
-        state = "active" if active else ("revoked" if link.revoked_at else "expired")
-        token = shares.copyable_token(link) if may_copy and active else ""
-        rows.append(
-            {
-                "link": link,
-                "state": state,
-                "url": shares.public_url(token) if token else "",
-                "can_copy": may_copy,
-                "can_revoke": active and can_revoke_share(membership, link.created_by_id),
-            }
-        )
-    return rows
+    return shares.share_rows(
+        run.share_links.select_related("created_by", "revoked_by"),
+        membership,
+        revoke_url=lambda link: reverse("runs:share_revoke", args=[run.code, link.code]),
+        public_url=shares.public_url,
+    )
 
 
 def no_store_if_tokens(response: HttpResponse, ctx: dict[str, Any]) -> HttpResponse:

@@ -9,58 +9,29 @@ shows it is marked no-store.
 
 from __future__ import annotations
 
-from csp.constants import SELF
-from csp.decorators import csp_replace
+from collections.abc import Callable
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_POST
 
+from florasite.lib import when
 from runs import shares
 from runs.access import get_run_for_member
 from runs.display import input_items, output_filename, share_items
 from runs.forms import ShareForm
-from runs.models import OutputKeepStatus, RunStatus, ShareLink
+from runs.models import OutputKeepStatus, RunStatus, ShareLink, TokenLink
 from runs.serving import serve_output
+from runs.views.public import share_view
 from runs.views.run_page import detail_context, no_store_if_tokens, shares_context
 from teams.access import require_membership
+from teams.models import Membership
 from teams.permissions import can_revoke_share, can_share
-
-# Output files of a share page: one page view loads several, and video seeking many more.
-FILE_REQUESTS_PER_PAGE_VIEW = 10
-
-_PUBLIC_HEADERS = {
-    "X-Robots-Tag": "noindex, nofollow, noarchive",
-    "Referrer-Policy": "no-referrer",
-}
-
-
-# --- Helpers ----------------------------------------------------------------------------------
-
-
-def _too_many(request: HttpRequest, retry_after: int) -> HttpResponse:
-    response = render(
-        request, "runs/share_rate_limited.html", {"retry_after": retry_after}, status=429
-    )
-    response["Retry-After"] = str(retry_after)
-    return response
-
-
-def _unavailable(request: HttpRequest) -> HttpResponse:
-    # The same answer for unknown, revoked and expired tokens: nothing to learn from it.
-    return render(request, "runs/share_unavailable.html", {}, status=404)
-
-
-def _public(response: HttpResponse | StreamingHttpResponse) -> HttpResponse:
-    for name, value in _PUBLIC_HEADERS.items():
-        response[name] = value
-    return response  # type: ignore[return-value]
-
 
 # --- Member views -----------------------------------------------------------------------------
 
@@ -99,11 +70,17 @@ def create_share(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
-@require_POST
-def revoke_share(request: HttpRequest, code: str, share_code: str) -> HttpResponse:
-    run = get_run_for_member(request, code)
-    membership = require_membership(request)
-    link = get_object_or_404(ShareLink.objects.filter(run=run), code=share_code)
+def revoke_link(
+    request: HttpRequest,
+    link: TokenLink,
+    membership: Membership,
+    *,
+    fragment: Callable[[dict[str, Any]], dict[str, Any]],
+    template: str,
+    back_url: str,
+) -> HttpResponse:
+    """Revoke a run's or a board's link: the creator or a manager. htmx gets the list of
+    links again (`template` with `fragment(extra)` as its context), a plain form a redirect."""
     if not can_revoke_share(membership, link.created_by_id):
         raise PermissionDenied(
             "Only the member who created this link, or a manager, can revoke it."
@@ -115,23 +92,32 @@ def revoke_share(request: HttpRequest, code: str, share_code: str) -> HttpRespon
         else "That link was already revoked."
     )
     if request.htmx:
-        ctx = {**shares_context(run, membership), "notice": notice}
-        return no_store_if_tokens(render(request, "runs/_shares.html", ctx), ctx)
+        ctx = fragment({"notice": notice})
+        return no_store_if_tokens(render(request, template, ctx), ctx)
     messages.success(request, notice)
-    return redirect(reverse("runs:detail", args=[run.code]) + "#run-shares")
+    return redirect(back_url)
+
+
+@require_POST
+def revoke_share(request: HttpRequest, code: str, share_code: str) -> HttpResponse:
+    run = get_run_for_member(request, code)
+    membership = require_membership(request)
+    link = get_object_or_404(ShareLink.objects.filter(run=run), code=share_code)
+    return revoke_link(
+        request,
+        link,
+        membership,
+        fragment=lambda extra: {**shares_context(run, membership), **extra},
+        template="runs/_shares.html",
+        back_url=reverse("runs:detail", args=[run.code]) + "#run-shares",
+    )
 
 
 # --- Public views -----------------------------------------------------------------------------
 
 
-@login_not_required
-@require_safe
-def public_share(request: HttpRequest, token: str) -> HttpResponse:
-    if wait := shares.rate_limited(request, "page"):
-        return _public(_too_many(request, wait))
-    link = shares.find_active_share(token)
-    if link is None:
-        return _public(_unavailable(request))
+@share_view(shares.find_active_share, "page")
+def public_share(request: HttpRequest, link: ShareLink, token: str) -> HttpResponse:
     run = link.run
     if request.method == "GET":
         shares.record_view(link)
@@ -144,36 +130,25 @@ def public_share(request: HttpRequest, token: str) -> HttpResponse:
         "inputs": [] if link.hide_inputs else input_items(run, public=True),
         "inputs_hidden": link.hide_inputs,
         "page_url": shares.public_url(token),
+        "og_description": f"A result made with {run.technique_name} on "
+        f"{when.day_text(run.completed_at or run.created_at)}.",
         "og_image": settings.PUBLIC_BASE_URL + first_image.url if first_image else "",
         "og_image_alt": f"{first_image.title}, made with {run.technique_name}"
         if first_image
         else "",
     }
-    response = render(request, "runs/share_public.html", ctx)
-    # Revocation must take effect at once, so nobody may keep a copy of the page.
-    response["Cache-Control"] = "no-store"
-    return _public(response)
+    return render(request, "runs/share_public.html", ctx)
 
 
-@login_not_required
-@require_safe
-@xframe_options_sameorigin
-@csp_replace({"frame-ancestors": [SELF]})
-def public_output(request: HttpRequest, token: str, position: int) -> HttpResponse:
-    per_minute = settings.FLORASITE_SHARE_VIEWS_PER_MINUTE * FILE_REQUESTS_PER_PAGE_VIEW
-    if wait := shares.rate_limited(request, "file", per_minute):
-        return _public(_too_many(request, wait))
-    link = shares.find_active_share(token)
-    if link is None:
-        return _public(_unavailable(request))
+@share_view(shares.find_active_share, "file", files=True)
+def public_output(request: HttpRequest, link: ShareLink, token: str, position: int) -> HttpResponse:
     output = link.run.outputs.filter(position=position, keep_status=OutputKeepStatus.KEPT).first()
     if output is None:
         raise Http404("This output is not available.")
-    response = serve_output(
+    return serve_output(
         request,
         output,
         output_filename(link.run, output, public=True),
         # Revalidated on every use, so a revoked link stops serving cached copies too.
         cache_control="private, no-cache",
     )
-    return _public(response)

@@ -1,0 +1,97 @@
+"""Compare: 2 to 4 kept outputs side by side, with their technique and inputs.
+
+`?o=<output id>&o=...` (the gallery's checkboxes, a run page, a board: boards link here with
+the same parameter). Ids are read in the order given; a repeated id counts once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.urls import reverse
+
+from gallery.listing import Tile, tiles
+from runs.display import InputItem, input_items
+from runs.models import OutputKeepStatus, RunOutput
+from teams.models import Team
+
+MIN_OUTPUTS = 2
+MAX_OUTPUTS = 4
+COMPARABLE = {"image", "video", "audio"}
+
+
+@dataclass(frozen=True)
+class Column:
+    tile: Tile
+    inputs: list[InputItem]
+    file_url: str  # the kept copy, shown at full resolution in the column
+
+
+@dataclass
+class Result:
+    columns: list[Column] = field(default_factory=list)
+    problem: str = ""
+    status: int = 200
+
+    @property
+    def slider(self) -> bool:
+        """A before/after slider: exactly two images."""
+        return len(self.columns) == 2 and all(c.tile.kind == "image" for c in self.columns)
+
+
+def _ids(raw: list[str]) -> list[int] | None:
+    ids: list[int] = []
+    for value in raw:
+        try:
+            pk = int(value)
+        except ValueError:
+            return None
+        if pk <= 0:
+            return None
+        if pk not in ids:
+            ids.append(pk)
+    return ids
+
+
+def choose(team: Team, raw: list[str], user: AbstractBaseUser) -> Result:
+    ids = _ids(raw[: MAX_OUTPUTS * 4])
+    if ids is None:
+        return Result(
+            problem="An output in this link is not a number: pick them again.", status=400
+        )
+    if len(ids) < MIN_OUTPUTS:
+        return Result(
+            problem="Pick at least two outputs to compare: tick them in the gallery.", status=400
+        )
+    if len(ids) > MAX_OUTPUTS:
+        return Result(
+            problem=f"At most {MAX_OUTPUTS} outputs can be compared at once; "
+            f"this link has {len(ids)}.",
+            status=400,
+        )
+    rows = {
+        o.pk: o
+        for o in RunOutput.objects.select_related("run", "run__created_by").filter(
+            pk__in=ids, team=team, keep_status=OutputKeepStatus.KEPT
+        )
+    }
+    if len(rows) < len(ids):
+        # Another team's output, a deleted one, one not kept yet: none of them is shown, and
+        # the answer does not say which (404, as for any URL of another team's object).
+        return Result(
+            problem="One of these outputs is not in this team's gallery (or not kept yet).",
+            status=404,
+        )
+    ordered = [rows[pk] for pk in ids]
+    columns = []
+    for tile in tiles(ordered, user):
+        if tile.kind not in COMPARABLE:
+            return Result(
+                problem=f"{tile.thumb.label} outputs cannot be compared side by side: pick "
+                "images, videos or audio.",
+                status=400,
+            )
+        url = reverse("runs:output", args=[tile.run.code, tile.output.position])
+        columns.append(Column(tile, input_items(tile.run), url))
+    return Result(columns=columns)

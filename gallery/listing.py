@@ -1,0 +1,235 @@
+"""The gallery as asked: filters from the query string, keyset pages, tiles.
+
+Every kept output of the team, newest first by its run's time, then by id. A page is one
+index range scan on runoutput(team, keep_status, created_at, id) (the output_gallery
+index) from the cursor, LIMIT 49: page 2,000 costs what page 1 costs, whatever the team's
+size. The cursor is the last tile's (created_at, id), opaque in the URL (`?after=`); a
+value that does not decode is the first page. New outputs that arrive between two pages
+sort before the cursor, so the next page neither repeats nor skips a tile.
+
+Filters are columns of that row or of its run, read while walking the index in order:
+- technique, member, search: on the run (joined by primary key), search over
+  Run.search_text (the text inputs, lowercased, at most 500 characters) with LIKE;
+- type and date: on the output row itself; favourites: a join on the member's stars.
+A filter that matches rarely walks further to fill a page (bounded by the team's outputs);
+the unfiltered page, the one nearly everyone opens, never does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Substr
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils import timezone
+
+from gallery.models import Favourite
+from runs.display import ThumbTile, output_kind, thumb_tile
+from runs.models import OutputKeepStatus, Run, RunOutput
+from teams.models import Membership, Team
+
+PAGE_SIZE = 48
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A text output's tile shows its beginning (the database sends no more than this).
+TEXT_TILE_CHARS = 240
+FACETS_TTL = 60
+TYPE_CHOICES = [
+    ("", "Any type"),
+    ("imageUrl", "Images"),
+    ("videoUrl", "Videos"),
+    ("audioUrl", "Audio"),
+    ("text", "Text"),
+    ("documentUrl", "Documents"),
+]
+
+
+class GalleryFilterForm(forms.Form):
+    q = forms.CharField(label="Search inputs", max_length=100, required=False)
+    technique = forms.CharField(max_length=200, required=False, widget=forms.Select)
+    type = forms.ChoiceField(choices=TYPE_CHOICES, required=False)
+    member = forms.CharField(label="Run by", max_length=150, required=False, widget=forms.Select)
+    date_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    favourites = forms.BooleanField(label="Favourites only", required=False)
+
+    def __init__(
+        self, data: QueryDict, *, techniques: list[tuple[str, str]], members: list[str]
+    ) -> None:
+        super().__init__(data)
+        self.fields["technique"].widget.choices = _with_current(
+            [("", "Any technique"), *techniques], data.get("technique")
+        )
+        self.fields["member"].widget.choices = _with_current(
+            [("", "Anyone"), *[(m, m) for m in members]], data.get("member")
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+            cleaned.pop("date_to", None)
+        return cleaned
+
+
+def _with_current(choices: list[tuple[str, str]], current: str | None) -> list[tuple[str, str]]:
+    # A bookmarked value no longer offered (a member who left) still filters, and shows.
+    if current and current not in {value for value, _ in choices}:
+        return [*choices, (current, current)]
+    return choices
+
+
+def _techniques(team: Team) -> list[tuple[str, str]]:
+    key = f"gallery:techniques:v1:{team.pk}"
+    found = cache.get(key)
+    if found is None:
+        names: dict[str, str] = {}
+        rows = (
+            Run.objects.filter(team=team)
+            .order_by()
+            .values_list("technique_id", "technique_name")
+            .distinct()
+        )
+        for technique_id, name in rows:
+            names.setdefault(technique_id, name or technique_id)
+        found = sorted(names.items(), key=lambda item: item[1].lower())
+        cache.set(key, found, FACETS_TTL)
+    return found
+
+
+def filter_form(query: QueryDict, team: Team) -> GalleryFilterForm:
+    members = list(
+        Membership.objects.filter(team=team)
+        .order_by("user__username")
+        .values_list("user__username", flat=True)
+    )
+    form = GalleryFilterForm(query, techniques=_techniques(team), members=members)
+    form.is_valid()  # an invalid field is shown with its message and not applied
+    return form
+
+
+def _day_start(day: Any) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def filtered(team: Team, form: GalleryFilterForm, user: AbstractBaseUser) -> QuerySet[RunOutput]:
+    outputs = RunOutput.objects.filter(team=team, keep_status=OutputKeepStatus.KEPT)
+    data = form.cleaned_data
+    if data.get("technique"):
+        outputs = outputs.filter(run__technique_id=data["technique"])
+    if data.get("type"):
+        outputs = outputs.filter(type=data["type"])
+    if data.get("member"):
+        outputs = outputs.filter(run__created_by__username=data["member"])
+    if data.get("date_from"):
+        outputs = outputs.filter(created_at__gte=_day_start(data["date_from"]))
+    if data.get("date_to"):
+        outputs = outputs.filter(created_at__lt=_day_start(data["date_to"] + timedelta(days=1)))
+    if data.get("favourites"):
+        outputs = outputs.filter(favourites__user=user)
+    if words := " ".join((data.get("q") or "").split()).casefold():
+        outputs = outputs.filter(run__search_text__contains=words)
+    return outputs
+
+
+# -- the cursor --------------------------------------------------------------------------------
+
+
+def encode_cursor(output: RunOutput) -> str:
+    assert output.created_at is not None
+    micros = (output.created_at - EPOCH) // timedelta(microseconds=1)  # exact, unlike floats
+    raw = f"o.{micros}.{output.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(value: str | None) -> tuple[datetime, int] | None:
+    """(created_at, id) from `?after=`; None for anything that is not one of ours."""
+    if not value or len(value) > 64:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
+        kind, micros, pk = raw.split(".")
+        if kind != "o":
+            return None
+        moment = EPOCH + timedelta(microseconds=int(micros))
+        return moment, int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError, OSError):
+        return None
+
+
+# -- pages -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tile:
+    output: RunOutput
+    run: Run
+    thumb: ThumbTile
+    kind: str
+    favourite: bool
+    run_url: str
+
+    @property
+    def dom_id(self) -> str:
+        return f"tile-{self.output.pk}"
+
+
+def page(
+    outputs: QuerySet[RunOutput], after: tuple[datetime, int] | None, user: AbstractBaseUser
+) -> tuple[list[Tile], str]:
+    """One page of tiles and the cursor of the next ("" on the last page). Two queries."""
+    if after is not None:
+        moment, pk = after
+        # The plain range lets the index seek; the OR breaks ties on created_at by id.
+        outputs = outputs.filter(created_at__lte=moment).filter(
+            Q(created_at__lt=moment) | Q(pk__lt=pk)
+        )
+    rows = list(
+        outputs.select_related("run", "run__created_by")
+        .defer("text", "run__inputs", "run__outputs_raw", "run__error_message")
+        .annotate(text_start=Substr("text", 1, TEXT_TILE_CHARS))
+        .order_by("-created_at", "-id")[: PAGE_SIZE + 1]
+    )
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return tiles(rows, user), (encode_cursor(rows[-1]) if more else "")
+
+
+def tiles(rows: list[RunOutput], user: AbstractBaseUser) -> list[Tile]:
+    """Tiles for outputs whose run is loaded; one query for the member's stars among them."""
+    starred = set(
+        Favourite.objects.filter(user=user, output_id__in=[o.pk for o in rows]).values_list(
+            "output_id", flat=True
+        )
+    )
+    return [
+        Tile(
+            output=output,
+            run=output.run,
+            thumb=thumb_tile(output.run, output),
+            kind=output_kind(output),
+            favourite=output.pk in starred,
+            run_url=reverse("runs:detail", args=[output.run.code]),
+        )
+        for output in rows
+    ]
+
+
+def filter_query(query: QueryDict) -> str:
+    """The filters of a gallery URL without its cursor, for links that keep them."""
+    query = query.copy()
+    query.pop("after", None)
+    return query.urlencode()

@@ -1,0 +1,15 @@
+"""The gallery's URLs (mounted at /gallery/)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from gallery import views
+
+app_name = "gallery"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("compare", views.compare, name="compare"),
+    path("outputs/<str:output_id>/favourite", views.toggle_favourite, name="favourite"),
+]

@@ -1,0 +1,194 @@
+"""Thumbnails of kept outputs: made once, in the worker, from the kept copy.
+
+Pages never resize a full file: the gallery, boards and the run page show one of two fixed
+sizes (SIZES, the longest side in pixels), WebP, stored beside the kept copies under a name
+made of the kept file's checksum (so a thumbnail's URL never needs to change, and can be
+cached for a year). Only images get one: ffmpeg is not on the machine, so a video has a
+typed tile instead of a poster frame (as have audio, text and documents).
+
+Decoding is guarded: an image whose header claims more than MAX_PIXELS is refused before a
+byte of it is decoded (a decompression bomb), and anything Pillow cannot read is recorded as
+failed, for good: a second attempt would read the same bytes. Storage errors are retried, at
+most MAX_ATTEMPTS times in all, by the periodic job (runs.apps, every THUMBS_EVERY).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db.models import F, Q
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from runs.models import OutputKeepStatus, RunOutput, ThumbStatus
+
+__all__ = ["MAX_PIXELS", "SIZES", "make_due_thumbnails", "make_thumbnail", "thumb_box"]
+
+logger = logging.getLogger(__name__)
+
+SIZES = {"small": 320, "large": 640}
+# 50 megapixels: a 7000 x 7000 image still gets one; a 1 GB pixel bomb is refused unread.
+MAX_PIXELS = 50_000_000
+MAX_ATTEMPTS = 3
+BATCH = 50
+QUALITY = 80
+
+
+class Refused(Exception):
+    """This file cannot be made into a thumbnail, now or ever."""
+
+
+def _is_image(output: RunOutput) -> bool:
+    media = output.content_type.split(";", 1)[0].strip().lower()
+    return media.startswith("image/") and media != "image/svg+xml"
+
+
+def _due() -> Q:
+    return Q(
+        keep_status=OutputKeepStatus.KEPT,
+        thumb_status=ThumbStatus.PENDING,
+        thumb_attempts__lt=MAX_ATTEMPTS,
+    )
+
+
+def thumb_box(width: int | None, height: int | None, size: str) -> tuple[int, int]:
+    """The thumbnail's own width and height for an image of width x height (for <img>)."""
+    longest = SIZES[size]
+    if not width or not height:
+        return longest, longest
+    scale = min(1.0, longest / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _open(data: bytes) -> Image.Image:
+    with warnings.catch_warnings():
+        # Pillow only warns between MAX_IMAGE_PIXELS and twice that: refuse those too.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise Refused("The image is too large to make a thumbnail of.") from exc
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise Refused("The file is not an image this site can read.") from exc
+    if image.width * image.height > MAX_PIXELS:
+        raise Refused(
+            f"The image is {image.width} x {image.height} pixels, more than a thumbnail is "
+            f"made of ({MAX_PIXELS // 1_000_000} megapixels)."
+        )
+    return image
+
+
+def render(data: bytes) -> tuple[dict[str, bytes], tuple[int, int]]:
+    """WebP bytes per size, and the image's own size (turned as its EXIF says)."""
+    image = _open(data)
+    try:
+        image.seek(0)  # an animated GIF or WebP: its first frame
+        image.load()
+        image = ImageOps.exif_transpose(image) or image
+    except Exception as exc:  # a truncated or corrupt file fails on decoding
+        raise Refused("The image could not be decoded.") from exc
+    mode = "RGBA" if image.mode in ("RGBA", "LA", "P", "PA") else "RGB"
+    image = image.convert(mode)
+    made: dict[str, bytes] = {}
+    for name, longest in sorted(SIZES.items(), key=lambda item: -item[1]):
+        copy = image.copy()
+        copy.thumbnail((longest, longest), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        copy.save(buffer, "WEBP", quality=QUALITY, method=4)
+        made[name] = buffer.getvalue()
+    return made, image.size
+
+
+def _storage_names(output: RunOutput) -> dict[str, str]:
+    key = output.sha256 or f"output-{output.pk}"
+    return {name: f"thumbs/{key[:2]}/{key}-{SIZES[name]}.webp" for name in SIZES}
+
+
+def _claim(output: RunOutput) -> bool:
+    """One attempt, for this worker: an UPDATE that only the first caller wins."""
+    return (
+        RunOutput.objects.filter(_due(), pk=output.pk, thumb_attempts=output.thumb_attempts).update(
+            thumb_attempts=F("thumb_attempts") + 1
+        )
+        == 1
+    )
+
+
+def _finish(output: RunOutput, **fields: object) -> None:
+    RunOutput.objects.filter(
+        pk=output.pk, thumb_status=ThumbStatus.PENDING, thumb_attempts=output.thumb_attempts + 1
+    ).update(**fields)
+
+
+def make_thumbnail(output_pk: int) -> str:
+    """Make the thumbnails of one kept output, once. Returns the thumb status afterwards, or
+    "skipped" when there was nothing to do (made already, not kept, another worker's)."""
+    output = RunOutput.objects.filter(_due(), pk=output_pk).first()
+    if output is None or not _claim(output):
+        return "skipped"
+    if output.type == "text" or not output.file or not _is_image(output):
+        _finish(output, thumb_status=ThumbStatus.NONE)
+        return ThumbStatus.NONE
+    try:
+        with default_storage.open(output.file.name, "rb") as handle:
+            data = handle.read()
+        made, (width, height) = render(data)
+        names = _storage_names(output)
+        stored = {}
+        for name, body in made.items():
+            if default_storage.exists(names[name]):  # the same file kept twice: one thumbnail
+                stored[name] = names[name]
+            else:
+                stored[name] = default_storage.save(names[name], ContentFile(body))
+    except Refused as exc:
+        logger.warning("No thumbnail for output %s: %s", output.pk, exc)
+        _finish(output, thumb_status=ThumbStatus.FAILED, thumb_error=str(exc)[:300])
+        return ThumbStatus.FAILED
+    except Exception:
+        logger.exception("Could not make the thumbnails of output %s", output.pk)
+        final = output.thumb_attempts + 1 >= MAX_ATTEMPTS
+        _finish(
+            output,
+            thumb_status=ThumbStatus.FAILED if final else ThumbStatus.PENDING,
+            thumb_error="The thumbnail could not be read or written in storage.",
+        )
+        return ThumbStatus.FAILED if final else ThumbStatus.PENDING
+    _finish(
+        output,
+        thumb_status=ThumbStatus.MADE,
+        thumb_small=stored["small"],
+        thumb_large=stored["large"],
+        width=width,
+        height=height,
+        thumb_error="",
+    )
+    return ThumbStatus.MADE
+
+
+def make_run_thumbnails(run_pk: int) -> dict[str, int]:
+    """Every due thumbnail of one run (the task queued after its copies are kept)."""
+    outcome: dict[str, int] = {}
+    for pk in RunOutput.objects.filter(_due(), run_id=run_pk).values_list("pk", flat=True):
+        status = make_thumbnail(pk)
+        outcome[status] = outcome.get(status, 0) + 1
+    return outcome
+
+
+def make_due_thumbnails(limit: int = BATCH) -> int:
+    """Up to `limit` outputs still waiting (the periodic job, and backfill_thumbnails)."""
+    pks = list(
+        RunOutput.objects.filter(_due())
+        .order_by("thumb_attempts", "-pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    done = 0
+    for pk in pks:
+        try:
+            if make_thumbnail(pk) != "skipped":
+                done += 1
+        except Exception:  # one bad row must not stop the batch
+            logger.exception("Making the thumbnail of output %s failed", pk)
+    return done

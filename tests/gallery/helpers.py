@@ -1,0 +1,61 @@
+"""Kept outputs made in bulk for the gallery tests and the bench (no FLORA needed)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus, ThumbStatus
+
+
+def make_outputs(
+    team,
+    user,
+    n: int,
+    *,
+    start: datetime | None = None,
+    technique: tuple[str, str] = ("tech_cctv-cam", "CCTV Cam"),
+    type_: str = "imageUrl",
+    prompt: str = "a lemon on a table",
+    batch: int = 2000,
+) -> list[RunOutput]:
+    """n completed runs of one kept output each, one second apart, the newest last."""
+    start = start or timezone.now() - timedelta(seconds=n + 10)
+    made: list[RunOutput] = []
+    for first in range(0, n, batch):
+        count = min(batch, n - first)
+        runs = Run.objects.bulk_create(
+            [
+                Run(
+                    team=team,
+                    created_by=user,
+                    technique_id=technique[0],
+                    technique_name=technique[1],
+                    status=RunStatus.COMPLETED,
+                    inputs=[{"id": "prompt", "type": "text", "value": f"{prompt} {first + i}"}],
+                    search_text=f"{prompt} {first + i}",
+                    created_at=start + timedelta(seconds=first + i),
+                )
+                for i in range(count)
+            ]
+        )
+        made += RunOutput.objects.bulk_create(
+            [
+                RunOutput(
+                    run=run,
+                    team=team,
+                    created_at=run.created_at,
+                    output_id="image",
+                    type=type_,
+                    text="a text output" if type_ == "text" else "",
+                    content_type="text/plain" if type_ == "text" else "image/png",
+                    keep_status=OutputKeepStatus.KEPT,
+                    thumb_status=ThumbStatus.NONE if type_ == "text" else ThumbStatus.PENDING,
+                    file="" if type_ == "text" else f"outputs/bulk/{run.code}.png",
+                    sha256=f"{first + i:064x}",
+                )
+                for i, run in enumerate(runs)
+            ]
+        )
+    return made
