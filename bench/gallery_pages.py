@@ -5,7 +5,9 @@ per run), then asks the gallery view in process (Django's test client: middlewar
 template) for each team's first page and for a page 90 % deep through the `?after=`
 cursor, in interleaved rounds (every size once per round, so drift hits all alike), and
 prints medians side by side. Beside the keyset page it times the same page's query with
-OFFSET to the same depth: the way that grows with depth, which the cursor avoids.
+OFFSET to the same depth: the way that grows with depth, which the cursor avoids. Last,
+two filters that match rarely (20 stars; a search that matches nothing) walk the team's
+index to the end: they grow with the team's size, and the table shows by how much.
 
 CPU ms is time.process_time() around each request: the CPU this process spent serving it
 (Django, the template and SQLite's own work, which runs in this process), not wall time.
@@ -27,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Server, make_team, session_cookies  # noqa: E402
 
 ROUNDS = 15
+# The pages asked for, and how many tiles each shows (None: a full page).
+PAGES = {"first": None, "deep": None, "favourites": 20, "search miss": 0}
 
 
 def fill(team, user, n: int) -> None:
@@ -101,6 +105,12 @@ def main() -> int:
             (cookie,) = session_cookies(team, 1)
             user = get_user_model().objects.get(team_memberships__team=team)
             fill(team, user, size)
+            from gallery.models import Favourite
+
+            stars = RunOutput.objects.filter(team=team).order_by("pk")[:: max(1, size // 20)]
+            Favourite.objects.bulk_create(
+                [Favourite(user=user, team=team, output=o) for o in stars[:20]]
+            )
             client = Client(HTTP_HOST="127.0.0.1")
             client.cookies["sessionid"] = cookie
             ordered = RunOutput.objects.filter(team=team, keep_status="kept").order_by(
@@ -112,6 +122,8 @@ def main() -> int:
                 "client": client,
                 "first": "/gallery/",
                 "deep": f"/gallery/?after={listing.encode_cursor(cursor_row)}",
+                "favourites": "/gallery/?favourites=on",
+                "search miss": "/gallery/?q=no+such+words",
                 "keyset_qs": ordered.filter(created_at__lte=cursor_row.created_at).filter(
                     Q(created_at__lt=cursor_row.created_at) | Q(pk__lt=cursor_row.pk)
                 ),
@@ -127,13 +139,14 @@ def main() -> int:
         queries: dict[tuple[int, str], int] = {}
         for _ in range(args.rounds):
             for size, case in cases.items():
-                for name in ("first", "deep"):
+                for name, tiles in PAGES.items():
                     with CaptureQueriesContext(connection) as captured:
                         c0, t0 = time.process_time(), time.perf_counter()
                         response = case["client"].get(case[name])
                         t1, c1 = time.perf_counter(), time.process_time()
                     assert response.status_code == 200, (case[name], response.status_code)
-                    assert response.content.count(b'class="gtile ') == listing.PAGE_SIZE
+                    expected = listing.PAGE_SIZE if tiles is None else tiles
+                    assert response.content.count(b'class="gtile ') == expected, name
                     wall.setdefault((size, name), []).append((t1 - t0) * 1000)
                     cpu.setdefault((size, name), []).append((c1 - c0) * 1000)
                     queries[(size, name)] = len(captured.captured_queries)
@@ -163,6 +176,8 @@ def main() -> int:
             ("page at 90 % (?after=): CPU ms", "deep", cpu),
             ("  its query, keyset: ms", "keyset query", wall),
             ("  same depth by OFFSET: ms", "offset query", wall),
+            ("favourites only (20 stars): wall", "favourites", wall),
+            ("search, no match: wall ms", "search miss", wall),
         ]
         for label, name, table in rows:
             cells = "".join(f" | {statistics.median(table[(s, name)]):>15.2f}" for s in sizes)

@@ -78,12 +78,13 @@ def toggle_favourite(request: HttpRequest, output_id: str) -> HttpResponse:
             pass  # a double click raced us to the same row: starred all the same
     else:
         Favourite.objects.filter(user=request.user, output=output).delete()
-    if request.htmx:
-        ctx = {"output": output, "favourite": want, "where": request.POST.get("where", "tile")}
-        return render(request, "gallery/_favourite.html", ctx)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=False):
         target = ""
+    if request.htmx:
+        where = request.POST.get("where", "tile")
+        ctx = {"output": output, "favourite": want, "where": where, "next": target}
+        return render(request, "gallery/_favourite.html", ctx)
     return redirect(target or "gallery:index")
 
 
