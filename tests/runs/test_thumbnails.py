@@ -179,3 +179,15 @@ def test_thumbnails_are_served_to_members_with_long_caching(team_a, bob, bob_cli
     assert dave_client.get(tile.url).status_code == 404
     path = f"/runs/{output.run.code}/outputs/0/thumb/huge"
     assert bob_client.get(path).status_code == 404
+
+
+def test_the_history_shows_the_small_thumbnail_once_made(team_a, bob, bob_client):
+    output = kept_output(team_a, bob, image_bytes())
+    Run.objects.filter(pk=output.run_id).update(
+        outputs_raw=[{"output_id": "frame", "type": "imageUrl", "url": "https://x.test/a.png"}]
+    )
+    full = f"/runs/{output.run.code}/outputs/0"
+    assert f'src="{full}"' in bob_client.get("/runs/").content.decode()
+    thumbnails.make_thumbnail(output.pk)
+    body = bob_client.get("/runs/").content.decode()
+    assert f'src="{full}/thumb/small?v={output.sha256[:12]}"' in body
