@@ -109,7 +109,10 @@ def main() -> int:
 
             stars = RunOutput.objects.filter(team=team).order_by("pk")[:: max(1, size // 20)]
             Favourite.objects.bulk_create(
-                [Favourite(user=user, team=team, output=o) for o in stars[:20]]
+                [
+                    Favourite(user=user, team=team, output=o, output_created_at=o.created_at)
+                    for o in stars[:20]
+                ]
             )
             client = Client(HTTP_HOST="127.0.0.1")
             client.cookies["sessionid"] = cookie

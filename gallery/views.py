@@ -43,7 +43,9 @@ def index(request: HttpRequest) -> HttpResponse:
     outputs = listing.filtered(team, form, request.user)
     after_raw = request.GET.get("after")
     after = listing.decode_cursor(after_raw)
-    tiles, next_cursor = listing.page(outputs, after, request.user)
+    tiles, next_cursor = listing.page(
+        outputs, after, request.user, by_favourite=bool(form.cleaned_data.get("favourites"))
+    )
     query = listing.filter_query(request.GET)
     ctx = {
         "nav": "gallery",
@@ -72,7 +74,9 @@ def toggle_favourite(request: HttpRequest, output_id: str) -> HttpResponse:
         try:
             with transaction.atomic():
                 Favourite.objects.get_or_create(
-                    user=request.user, output=output, defaults={"team": membership.team}
+                    user=request.user,
+                    output=output,
+                    defaults={"team": membership.team, "output_created_at": output.created_at},
                 )
         except IntegrityError:
             pass  # a double click raced us to the same row: starred all the same
