@@ -191,3 +191,25 @@ def test_the_history_shows_the_small_thumbnail_once_made(team_a, bob, bob_client
     thumbnails.make_thumbnail(output.pk)
     body = bob_client.get("/runs/").content.decode()
     assert f'src="{full}/thumb/small?v={output.sha256[:12]}"' in body
+
+
+def test_a_sandbox_run_kept_by_the_task_gets_its_thumbnail_queued_and_made(
+    team_a, bob, sandbox_http, clock, monkeypatch
+):
+    """The whole path: a real sandbox PNG kept by the keep_outputs task, then thumbnailed."""
+    from django_tasks import default_task_backend
+
+    from tests.runs.results_helpers import TAROT, finish_run, sandbox_downloads, start_run
+
+    with sandbox_downloads(monkeypatch):
+        run, client = start_run(team_a, bob, *TAROT)
+        run = finish_run(run, client, clock, keep=False)
+        default_task_backend.clear()
+        tasks.keep_outputs.call(run.pk)
+    queued = [r for r in default_task_backend.results if r.task.name == "make_thumbnails"]
+    assert [r.args for r in queued] == [[run.pk]]
+    tasks.make_thumbnails.call(run.pk)
+    image = run.outputs.get(type="imageUrl")
+    assert image.has_thumb and image.width and image.height
+    text = run.outputs.get(type="text")
+    assert text.thumb_status == ThumbStatus.NONE
