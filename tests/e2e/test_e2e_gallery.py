@@ -34,7 +34,8 @@ prompts = ["lemon grove at dusk", "a blue whale in a bathtub", "green tea poster
 for i, (colour, prompt) in enumerate(zip(colours, prompts)):
     run = Run.objects.create(team=team, created_by=user, technique_id="tech_cctv-cam",
         technique_name="Poster Studio" if i % 2 else "CCTV Cam", status=RunStatus.COMPLETED,
-        inputs=[{"id": "prompt", "name": "Prompt", "type": "text", "value": prompt}],
+        inputs=[{"id": "prompt", "name": "Prompt", "type": "text",
+                 "value": f"{prompt} (e2e-gallery)"}],
         created_at=timezone.now() - timedelta(minutes=10 - i), completed_at=timezone.now())
     image = Image.new("RGB", (1200, 800) if i % 3 else (800, 1200), colour)
     draw = ImageDraw.Draw(image)
@@ -46,7 +47,8 @@ for i, (colour, prompt) in enumerate(zip(colours, prompts)):
         content_type="image/png", size=len(data), sha256=hashlib.sha256(data).hexdigest(),
         keep_status=OutputKeepStatus.KEPT, kept_at=timezone.now())
 text_run = Run.objects.create(team=team, created_by=user, technique_id="tech_tarot-pull",
-    technique_name="Tarot Pull", status=RunStatus.COMPLETED, completed_at=timezone.now())
+    technique_name="Tarot Pull", status=RunStatus.COMPLETED, completed_at=timezone.now(),
+    inputs=[{"id": "question", "type": "text", "value": "What now? (e2e-gallery)"}])
 RunOutput.objects.create(run=text_run, output_id="reading", type="text",
     text="The Star: patience, then a bright idea.", content_type="text/plain",
     keep_status=OutputKeepStatus.KEPT, thumb_status="none")
@@ -68,6 +70,9 @@ def test_star_filter_favourites_select_two_and_compare(
     log_in(page, "demo")
     page.get_by_role("link", name="Gallery").click()
     expect(page.get_by_role("heading", name="Gallery")).to_be_visible()
+    # Other browser tests keep outputs on this site too: search for this test's own.
+    page.get_by_label("Search inputs").fill("E2E-gallery")
+    page.get_by_role("button", name="Apply").click()
     tiles = page.locator(".gtile")
     expect(tiles).to_have_count(7)
     # Every image tile shows its thumbnail (a decoded picture), not the full file.
@@ -89,16 +94,14 @@ def test_star_filter_favourites_select_two_and_compare(
     starred_title = second.locator(".gtile-title").inner_text()
 
     # Favourites only.
-    summary = page.locator("summary", has_text="Filters")
-    if summary.is_visible():  # folded on narrow screens only (site.css)
-        summary.click()
     page.get_by_label("Favourites only").check()
     page.get_by_role("button", name="Apply").click()
     expect(page.locator(".gtile")).to_have_count(1)
     expect(page.locator(".gtile-title")).to_have_text(starred_title)
 
-    # Back to everything; tick two tiles: the sticky bar counts them.
-    page.get_by_role("link", name="Clear filters").click()
+    # Back to all of them; tick two tiles: the sticky bar counts them.
+    page.get_by_label("Favourites only").uncheck()
+    page.get_by_role("button", name="Apply").click()
     expect(page.locator(".gtile")).to_have_count(7)
     bar = page.locator("#compare-form")
     compare = bar.get_by_role("button", name="Compare selected")
@@ -128,7 +131,7 @@ def test_star_filter_favourites_select_two_and_compare(
     phone = new_context(viewport={"width": 390, "height": 844}).new_page()
     console.attach(phone)
     log_in(phone, "demo")
-    phone.goto(f"{site.url}/gallery/")
+    phone.goto(f"{site.url}/gallery/?q=e2e-gallery")
     expect(phone.locator(".gtile")).to_have_count(7)
     phone.wait_for_function(
         "() => [...document.querySelectorAll('img.gthumb')].every("
