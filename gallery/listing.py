@@ -126,7 +126,11 @@ def _day_start(day: Any) -> datetime:
 
 
 def filtered(team: Team, form: GalleryFilterForm, user: AbstractBaseUser) -> QuerySet[RunOutput]:
-    outputs = RunOutput.objects.filter(team=team, keep_status=OutputKeepStatus.KEPT)
+    # created_at is set on every row the product writes (RunOutput.save, runs.state); a row
+    # bulk-written without it has no place in the order, and no cursor.
+    outputs = RunOutput.objects.filter(
+        team=team, keep_status=OutputKeepStatus.KEPT, created_at__isnull=False
+    )
     data = form.cleaned_data
     if data.get("technique"):
         outputs = outputs.filter(run__technique_id=data["technique"])

@@ -91,7 +91,7 @@ def test_the_page_query_uses_the_gallery_index(team_a, bob):
     from django.db import connection
 
     make_outputs(team_a, bob, 200)
-    outputs = listing.RunOutput.objects.filter(team=team_a, keep_status="kept")
+    outputs = listing.filtered(team_a, listing.filter_form(listing.QueryDict(""), team_a), bob)
     sql, params = outputs.order_by("-created_at", "-id")[:49].query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
