@@ -121,6 +121,13 @@ def test_star_filter_favourites_select_two_and_compare(
     slider.fill("25")
     clip = page.locator("[data-ba-over]").evaluate("el => el.style.clipPath")
     assert clip == "inset(0px 75% 0px 0px)" or clip == "inset(0 75% 0 0)"
+    # Synced zoom: one scale on both images.
+    page.get_by_label("Zoom, the same on every image", exact=False).fill("2")
+    scales = page.locator(".compare-media img").evaluate_all(
+        "imgs => imgs.map(i => i.style.transform)"
+    )
+    assert scales == ["scale(2)", "scale(2)"]
+    page.get_by_label("Zoom, the same on every image", exact=False).fill("1")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.compare-media img')].every(i => i.complete)"
     )
