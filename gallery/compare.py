@@ -55,7 +55,7 @@ def _ids(raw: list[str]) -> list[int] | None:
 
 
 def choose(team: Team, raw: list[str], user: AbstractBaseUser) -> Result:
-    ids = _ids(raw[: MAX_OUTPUTS * 4])
+    ids = _ids(raw[:100])
     if ids is None:
         return Result(
             problem="An output in this link is not a number: pick them again.", status=400

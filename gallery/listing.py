@@ -126,7 +126,11 @@ def _day_start(day: Any) -> datetime:
 
 
 def filtered(team: Team, form: GalleryFilterForm, user: AbstractBaseUser) -> QuerySet[RunOutput]:
-    outputs = RunOutput.objects.filter(team=team, keep_status=OutputKeepStatus.KEPT)
+    # created_at is set on every row the product writes (RunOutput.save, runs.state); a row
+    # bulk-written without it has no place in the order, and no cursor.
+    outputs = RunOutput.objects.filter(
+        team=team, keep_status=OutputKeepStatus.KEPT, created_at__isnull=False
+    )
     data = form.cleaned_data
     if data.get("technique"):
         outputs = outputs.filter(run__technique_id=data["technique"])
@@ -139,7 +143,7 @@ def filtered(team: Team, form: GalleryFilterForm, user: AbstractBaseUser) -> Que
     if data.get("date_to"):
         outputs = outputs.filter(created_at__lt=_day_start(data["date_to"] + timedelta(days=1)))
     if data.get("favourites"):
-        outputs = outputs.filter(favourites__user=user)
+        outputs = outputs.filter(favourites__user=user, favourites__team=team)
     if words := " ".join((data.get("q") or "").split()).casefold():
         outputs = outputs.filter(run__search_text__contains=words)
     return outputs
@@ -188,20 +192,31 @@ class Tile:
 
 
 def page(
-    outputs: QuerySet[RunOutput], after: tuple[datetime, int] | None, user: AbstractBaseUser
+    outputs: QuerySet[RunOutput],
+    after: tuple[datetime, int] | None,
+    user: AbstractBaseUser,
+    *,
+    by_favourite: bool = False,
 ) -> tuple[list[Tile], str]:
-    """One page of tiles and the cursor of the next ("" on the last page). Two queries."""
+    """One page of tiles and the cursor of the next ("" on the last page). Two queries.
+
+    by_favourite (the favourites filter): the same order, read from the member's stars
+    (favourite_gallery: their copy of the output's time, and its id), so a member with 20
+    stars in a team of 100,000 outputs reads 20 index entries, not the team's.
+    """
+    moment_field = "favourites__output_created_at" if by_favourite else "created_at"
+    id_field = "favourites__output_id" if by_favourite else "id"
     if after is not None:
         moment, pk = after
         # The plain range lets the index seek; the OR breaks ties on created_at by id.
-        outputs = outputs.filter(created_at__lte=moment).filter(
-            Q(created_at__lt=moment) | Q(pk__lt=pk)
+        outputs = outputs.filter(**{f"{moment_field}__lte": moment}).filter(
+            Q(**{f"{moment_field}__lt": moment}) | Q(**{f"{id_field}__lt": pk})
         )
     rows = list(
         outputs.select_related("run", "run__created_by")
         .defer("text", "run__inputs", "run__outputs_raw", "run__error_message")
         .annotate(text_start=Substr("text", 1, TEXT_TILE_CHARS))
-        .order_by("-created_at", "-id")[: PAGE_SIZE + 1]
+        .order_by(f"-{moment_field}", f"-{id_field}")[: PAGE_SIZE + 1]
     )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]

@@ -43,7 +43,9 @@ def index(request: HttpRequest) -> HttpResponse:
     outputs = listing.filtered(team, form, request.user)
     after_raw = request.GET.get("after")
     after = listing.decode_cursor(after_raw)
-    tiles, next_cursor = listing.page(outputs, after, request.user)
+    tiles, next_cursor = listing.page(
+        outputs, after, request.user, by_favourite=bool(form.cleaned_data.get("favourites"))
+    )
     query = listing.filter_query(request.GET)
     ctx = {
         "nav": "gallery",
@@ -72,18 +74,21 @@ def toggle_favourite(request: HttpRequest, output_id: str) -> HttpResponse:
         try:
             with transaction.atomic():
                 Favourite.objects.get_or_create(
-                    user=request.user, output=output, defaults={"team": membership.team}
+                    user=request.user,
+                    output=output,
+                    defaults={"team": membership.team, "output_created_at": output.created_at},
                 )
         except IntegrityError:
             pass  # a double click raced us to the same row: starred all the same
     else:
         Favourite.objects.filter(user=request.user, output=output).delete()
-    if request.htmx:
-        ctx = {"output": output, "favourite": want, "where": request.POST.get("where", "tile")}
-        return render(request, "gallery/_favourite.html", ctx)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=False):
         target = ""
+    if request.htmx:
+        where = request.POST.get("where", "tile")
+        ctx = {"output": output, "favourite": want, "where": where, "next": target}
+        return render(request, "gallery/_favourite.html", ctx)
     return redirect(target or "gallery:index")
 
 

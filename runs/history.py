@@ -20,7 +20,15 @@ from django.utils import timezone
 
 from florasite.lib.net import http_url
 from runs.forms import IN_PROGRESS, OUTSIDE, HistoryFilterForm
-from runs.models import IN_FLIGHT_STATUSES, OutputKeepStatus, Run, RunOrigin, RunOutput, RunStatus
+from runs.models import (
+    IN_FLIGHT_STATUSES,
+    OutputKeepStatus,
+    Run,
+    RunOrigin,
+    RunOutput,
+    RunStatus,
+    ThumbStatus,
+)
 from teams.models import FloraConnection, Membership, Team
 
 __all__ = [
@@ -201,13 +209,16 @@ def attach_thumbs(runs: list[Run]) -> None:
     """
     firsts = {run.pk: _first_image(run) for run in runs}
     wanted = [pk for pk, first in firsts.items() if first is not None]
-    kept: set[tuple[int, int]] = set()
+    kept: dict[tuple[int, int], str] = {}
     if wanted:
-        kept = set(
-            RunOutput.objects.filter(
-                run_id__in=wanted, keep_status=OutputKeepStatus.KEPT
-            ).values_list("run_id", "position")
-        )
+        rows = RunOutput.objects.filter(
+            run_id__in=wanted, keep_status=OutputKeepStatus.KEPT
+        ).values_list("run_id", "position", "thumb_status", "sha256")
+        # The small thumbnail once it is made (runs.thumbnails), else the kept file itself.
+        kept = {
+            (run_id, pos): sha if status == ThumbStatus.MADE else ""
+            for run_id, pos, status, sha in rows
+        }
     for run in runs:
         first = firsts[run.pk]
         # For runs without an image: the kind of their first output, shown as a label.
@@ -224,7 +235,11 @@ def attach_thumbs(runs: list[Run]) -> None:
             continue
         position, source_url = first
         if (run.pk, position) in kept:
-            run.thumb = Thumb(reverse("runs:output", args=[run.code, position]), kept=True)
+            if sha := kept[(run.pk, position)]:
+                url = reverse("runs:output_thumb", args=[run.code, position, "small"])
+                run.thumb = Thumb(f"{url}?v={sha[:12]}", kept=True)
+            else:
+                run.thumb = Thumb(reverse("runs:output", args=[run.code, position]), kept=True)
         elif http_url(source_url):
             run.thumb = Thumb(source_url, kept=False)
         else:

@@ -13,3 +13,28 @@
   box.classList.add("is-live");
   update();
 })();
+
+// Synced zoom: one scale for every image of the page, and the point under the pointer in
+// any of them becomes the zoom's centre in all of them.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-zoom-box]");
+  var zoom = document.querySelector("[data-zoom]");
+  var images = document.querySelectorAll(".compare-media img");
+  if (!box || !zoom || images.length < 2) return;
+  var value = box.querySelector("[data-zoom-value]");
+  box.classList.remove("hidden");
+  function apply() {
+    images.forEach(function (img) { img.style.transform = "scale(" + zoom.value + ")"; });
+    value.textContent = zoom.value + "\u00d7";
+  }
+  function follow(event) {
+    var rect = event.currentTarget.getBoundingClientRect();
+    var x = ((event.clientX - rect.left) / rect.width) * 100;
+    var y = ((event.clientY - rect.top) / rect.height) * 100;
+    images.forEach(function (img) { img.style.transformOrigin = x + "% " + y + "%"; });
+  }
+  images.forEach(function (img) { img.parentElement.addEventListener("pointermove", follow); });
+  zoom.addEventListener("input", apply);
+  apply();
+})();

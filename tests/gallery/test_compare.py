@@ -22,14 +22,14 @@ def test_two_images_side_by_side_with_their_inputs_and_a_slider(team_a, bob, car
     assert [c.tile.output.pk for c in response.context["columns"]] == [second.pk, first.pk]
     assert f"/runs/{first.run.code}/" in body and f"/runs/{second.run.code}/" in body
     assert "lemon 0" in body and "lemon 1" in body and "CCTV Cam" in body
-    assert 'type="range"' in body and "js/compare.js" in body
+    assert "data-ba-range" in body and "data-zoom" in body and "js/compare.js" in body
     assert f"/runs/{first.run.code}/outputs/0" in body
 
 
 def test_three_outputs_have_no_slider(team_a, bob, bob_client):
     outputs = make_outputs(team_a, bob, 3)
     response = compare(bob_client, *(o.pk for o in outputs))
-    assert response.status_code == 200 and 'type="range"' not in response.content.decode()
+    assert response.status_code == 200 and "data-ba-range" not in response.content.decode()
     assert "compare-3" in response.content.decode()
 
 

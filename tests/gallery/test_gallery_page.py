@@ -127,3 +127,10 @@ def test_a_bad_cursor_says_so_and_shows_the_first_page(team_a, bob, bob_client):
     response = bob_client.get("/gallery/?after=garbage")
     assert "not valid any more" in response.content.decode()
     assert tile_ids(response) == [o.pk for o in reversed(outputs)]
+
+
+def test_a_row_without_its_time_is_left_out_not_a_500(team_a, bob, bob_client):
+    outputs = make_outputs(team_a, bob, 2)
+    type(outputs[0]).objects.filter(pk=outputs[0].pk).update(created_at=None)
+    response = bob_client.get("/gallery/")
+    assert response.status_code == 200 and tile_ids(response) == [outputs[1].pk]

@@ -91,10 +91,42 @@ def test_the_page_query_uses_the_gallery_index(team_a, bob):
     from django.db import connection
 
     make_outputs(team_a, bob, 200)
-    outputs = listing.RunOutput.objects.filter(team=team_a, keep_status="kept")
+    outputs = listing.filtered(team_a, listing.filter_form(listing.QueryDict(""), team_a), bob)
     sql, params = outputs.order_by("-created_at", "-id")[:49].query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
         plan = " ".join(str(row) for row in cursor.fetchall())
     if connection.vendor == "sqlite":
         assert "output_gallery" in plan and "TEMP B-TREE" not in plan
+
+
+def test_favourites_pages_walk_the_members_stars_in_gallery_order(team_a, bob, bob_client):
+    from django.db import connection
+
+    from gallery.models import Favourite
+
+    outputs = make_outputs(team_a, bob, listing.PAGE_SIZE * 3)
+    starred = outputs[::2]  # every other one: more than a page of stars
+    Favourite.objects.bulk_create(
+        [
+            Favourite(user=bob, team=team_a, output=o, output_created_at=o.created_at)
+            for o in starred
+        ]
+    )
+    seen: list[int] = []
+    url: str | None = "/gallery/?favourites=on"
+    while url:
+        response = bob_client.get(url)
+        seen += tile_ids(response)
+        url = next_link(response.content.decode())
+    assert seen == [o.pk for o in reversed(starred)]
+    form = listing.filter_form(listing.QueryDict("favourites=on"), team_a)
+    queryset = listing.filtered(team_a, form, bob).order_by(
+        "-favourites__output_created_at", "-favourites__output_id"
+    )[:49]
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    if connection.vendor == "sqlite":
+        assert "favourite_gallery" in plan and "TEMP B-TREE" not in plan

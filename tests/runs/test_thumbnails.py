@@ -179,3 +179,37 @@ def test_thumbnails_are_served_to_members_with_long_caching(team_a, bob, bob_cli
     assert dave_client.get(tile.url).status_code == 404
     path = f"/runs/{output.run.code}/outputs/0/thumb/huge"
     assert bob_client.get(path).status_code == 404
+
+
+def test_the_history_shows_the_small_thumbnail_once_made(team_a, bob, bob_client):
+    output = kept_output(team_a, bob, image_bytes())
+    Run.objects.filter(pk=output.run_id).update(
+        outputs_raw=[{"output_id": "frame", "type": "imageUrl", "url": "https://x.test/a.png"}]
+    )
+    full = f"/runs/{output.run.code}/outputs/0"
+    assert f'src="{full}"' in bob_client.get("/runs/").content.decode()
+    thumbnails.make_thumbnail(output.pk)
+    body = bob_client.get("/runs/").content.decode()
+    assert f'src="{full}/thumb/small?v={output.sha256[:12]}"' in body
+
+
+def test_a_sandbox_run_kept_by_the_task_gets_its_thumbnail_queued_and_made(
+    team_a, bob, sandbox_http, clock, monkeypatch
+):
+    """The whole path: a real sandbox PNG kept by the keep_outputs task, then thumbnailed."""
+    from django_tasks import default_task_backend
+
+    from tests.runs.results_helpers import TAROT, finish_run, sandbox_downloads, start_run
+
+    with sandbox_downloads(monkeypatch):
+        run, client = start_run(team_a, bob, *TAROT)
+        run = finish_run(run, client, clock, keep=False)
+        default_task_backend.clear()
+        tasks.keep_outputs.call(run.pk)
+    queued = [r for r in default_task_backend.results if r.task.name == "make_thumbnails"]
+    assert [r.args for r in queued] == [[run.pk]]
+    tasks.make_thumbnails.call(run.pk)
+    image = run.outputs.get(type="imageUrl")
+    assert image.has_thumb and image.width and image.height
+    text = run.outputs.get(type="text")
+    assert text.thumb_status == ThumbStatus.NONE
