@@ -134,3 +134,12 @@ def test_a_row_without_its_time_is_left_out_not_a_500(team_a, bob, bob_client):
     type(outputs[0]).objects.filter(pk=outputs[0].pk).update(created_at=None)
     response = bob_client.get("/gallery/")
     assert response.status_code == 200 and tile_ids(response) == [outputs[1].pk]
+
+
+def test_members_add_a_tile_to_a_board_viewers_only_look(team_a, bob, bob_client, carol_client):
+    output = make_outputs(team_a, bob, 1)[0]
+    add = f"/boards/add?output={output.pk}"
+    assert add in bob_client.get("/gallery/").content.decode()
+    assert add not in carol_client.get("/gallery/").content.decode()  # carol is a viewer
+    menu = bob_client.get(add, headers={"HX-Request": "true"})
+    assert menu.status_code == 200 and "board" in menu.content.decode().lower()
