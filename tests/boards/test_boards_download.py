@@ -68,7 +68,7 @@ def test_outputs_not_kept_are_listed_not_lost(bob_client, board, team_a, bob):
 def test_names_are_safe_and_unique_whatever_the_technique(bob_client, team_a, bob):
     board = Board.objects.create(team=team_a, name="../../etc", created_by=bob)
     for _ in range(2):
-        add_output(board, make_output(team_a, bob, technique="../../etc/passwd\x00 é"), bob)
+        add_output(board, make_output(team_a, bob, technique="../../etc/passwd\x1f é"), bob)
     archive = _zip(bob_client, board)
     names = archive.namelist()
     assert names[:2] == ["001-etcpasswd-e-1.png", "002-etcpasswd-e-1.png"]

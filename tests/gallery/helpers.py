@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus, ThumbStatus
+from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus, ThumbStatus, search_text_of
 
 
 def make_outputs(
@@ -34,7 +34,9 @@ def make_outputs(
                     technique_name=technique[1],
                     status=RunStatus.COMPLETED,
                     inputs=[{"id": "prompt", "type": "text", "value": f"{prompt} {first + i}"}],
-                    search_text=f"{prompt} {first + i}",
+                    search_text=search_text_of(
+                        [{"type": "text", "value": f"{prompt} {first + i}"}]
+                    ),
                     created_at=start + timedelta(seconds=first + i),
                 )
                 for i in range(count)
