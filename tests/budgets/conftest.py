@@ -25,3 +25,11 @@ def set_budget(team, amount: str, member=None, thresholds=None) -> Budget:
 def team_budget(team_a):
     """Team A may spend $0.30 a month: five runs of the sandbox's Tarot Pull ($0.06)."""
     return set_budget(team_a, "0.30")
+
+
+@pytest.fixture
+def _reachable_callback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As tests/runs' fixture: a callback URL the sandbox accepts."""
+    from tests.runs.submit_helpers import CALLBACK
+
+    monkeypatch.setattr("runs.submit.callback_url_for", lambda team: CALLBACK)
