@@ -13,7 +13,7 @@ from budgets.models import DEFAULT_THRESHOLDS, Budget
 from budgets.months import month_key, shift, valid_month
 from budgets.services import managers_of
 from budgets.spend import CHART_HEIGHT, CHART_WIDTH, ROW_BAR_WIDTH, csv_rows, spend_page
-from teams.access import require_role
+from teams.access import require_membership, require_role
 from teams.models import Membership, Role, Team
 
 
@@ -125,15 +125,16 @@ def budget_settings(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def member_budget(request: HttpRequest) -> HttpResponse:
-    membership = require_role(request, Role.MANAGER)
-    team = membership.team
-    form = MemberBudgetForm(request.POST)
+    # Someone not of the team is 404 before any role check: the URL confirms nothing.
+    team = require_membership(request).team
     member_id = request.POST.get("member", "")
     member = Membership.objects.filter(
         team=team, user_id=member_id if member_id.isdigit() else 0
     ).first()
     if member is None:
         raise Http404("Not a member of this team.")
+    require_role(request, Role.MANAGER)
+    form = MemberBudgetForm(request.POST)
     if not form.is_valid():
         errors = "; ".join(e for field in form.errors.values() for e in field)
         messages.error(request, f"Budget of {member.user.get_username()} not saved: {errors}")
@@ -152,10 +153,11 @@ def member_budget(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def member_budget_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    membership = require_role(request, Role.MANAGER)
-    budget = Budget.objects.filter(team=membership.team, member__isnull=False, pk=pk).first()
+    team = require_membership(request).team
+    budget = Budget.objects.filter(team=team, member__isnull=False, pk=pk).first()
     if budget is None:
         raise Http404("No such budget.")
+    require_role(request, Role.MANAGER)
     name = budget.member.get_username()
     budget.delete()
     messages.success(request, f"{name} has no budget of their own now (the team's still applies).")
