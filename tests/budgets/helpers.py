@@ -15,16 +15,19 @@ def reserved_run(team, user, price: str | None = "0.06", when=None, **fields) ->
     """A `submitting` run whose price is reserved, as runs.submit leaves it before FLORA."""
     now = when or timezone.now()
     with transaction.atomic():
+        values = {
+            "technique_id": "tech_tarot-pull",
+            "technique_name": "Tarot Pull",
+            "status": RunStatus.SUBMITTING,
+            **fields,
+        }
         run = Run.objects.create(
             team=team,
             created_by=user,
-            technique_id="tech_tarot-pull",
-            technique_name="Tarot Pull",
             price_quoted=Decimal(price) if price is not None else None,
-            status=RunStatus.SUBMITTING,
             created_at=now,
             submitted_at=now,
-            **fields,
+            **values,
         )
         guard_submission(team=team, user=user, runs=[run])
     return run
