@@ -273,7 +273,8 @@ def ledger_sums(team: Team, month: str, member_id: int | None = None) -> tuple[i
 
 
 def _after_commit(team: Team, member_id: int | None, month: str) -> None:
-    from budgets.alerts import check_thresholds
+    """Once committed, the worker sends the threshold emails now due (budgets.alerts)."""
+    from budgets.tasks import send_alerts
 
     team_id = team.pk
-    transaction.on_commit(lambda: check_thresholds(team_id, member_id, month))
+    transaction.on_commit(lambda: send_alerts.enqueue(team_id, member_id, month))

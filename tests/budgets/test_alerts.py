@@ -29,8 +29,20 @@ def _reserve(team, user, amount, when=NOV):
     reserve_many(team, user, [Decimal(amount)], when=when)
 
 
+@pytest.fixture
+def worker(monkeypatch):
+    """The worker, at once: the alert task runs when it is enqueued (after the commit)."""
+    from types import SimpleNamespace
+
+    from budgets import tasks
+
+    real = tasks.send_alerts
+    inline = SimpleNamespace(enqueue=lambda *args: real.func(*args))
+    monkeypatch.setattr(tasks, "send_alerts", inline)
+
+
 def test_crossing_80_then_100_sends_one_email_each(
-    team_a, bob, carol, managers, django_capture_on_commit_callbacks
+    team_a, bob, carol, managers, worker, django_capture_on_commit_callbacks
 ):
     set_budget(team_a, "1.00")
     with django_capture_on_commit_callbacks(execute=True):
