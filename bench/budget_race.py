@@ -23,7 +23,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
