@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 
 from budgets.models import Budget, SentAlert, to_dollars
@@ -25,21 +26,21 @@ _NEXT_FULL = "New runs that do not fit are refused until the budget is raised or
 _NEXT_PARTIAL = "Runs are still allowed up to the budget."
 
 
-def check_thresholds(team_id: int, member_id: int | None, month: str) -> list[int]:
-    """Send the alerts due for the team's budget and the member's; returns the thresholds
-    sent (team's and member's together)."""
+def _due(team: Team, member_id: int | None, month: str) -> list[tuple[int | None, int, object]]:
+    """(scope, threshold, figures) of every alert crossed and not sent yet."""
     from budgets.services import scope_figures
 
-    team = Team.objects.filter(pk=team_id).first()
-    if team is None:
-        return []
-    sent: list[int] = []
     scopes = [None] if member_id is None else [None, member_id]
     budgets = {
         b.member_id: b
-        for b in Budget.objects.filter(team=team, member_id__in=[s for s in scopes if s])
-        | Budget.objects.filter(team=team, member__isnull=True)
+        for b in Budget.objects.filter(team=team).filter(
+            Q(member__isnull=True) | Q(member_id=member_id)
+        )
     }
+    sent = set(
+        SentAlert.objects.filter(team=team, month=month).values_list("member_id", "threshold")
+    )
+    due = []
     for scope in scopes:
         budget = budgets.get(scope)
         if budget is None or not budget.monthly_amount:
@@ -47,10 +48,27 @@ def check_thresholds(team_id: int, member_id: int | None, month: str) -> list[in
         figures = scope_figures(team, scope, month)
         percent = figures.percent or 0
         for threshold in sorted(set(budget.alert_thresholds or [])):
-            if percent < threshold or not _claim(team, scope, month, threshold):
-                continue
-            if _send(team, scope, month, threshold, figures):
-                sent.append(threshold)
+            if percent >= threshold and (scope, threshold) not in sent:
+                due.append((scope, threshold, figures))
+    return due
+
+
+def any_due(team_id: int, member_id: int | None, month: str) -> bool:
+    """A cheap look after each commit: is there an email for the worker to send?"""
+    team = Team.objects.filter(pk=team_id).first()
+    return team is not None and bool(_due(team, member_id, month))
+
+
+def check_thresholds(team_id: int, member_id: int | None, month: str) -> list[int]:
+    """Send the alerts due for the team's budget and the member's; returns the thresholds
+    sent (team's and member's together)."""
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        return []
+    sent: list[int] = []
+    for scope, threshold, figures in _due(team, member_id, month):
+        if _claim(team, scope, month, threshold) and _send(team, scope, month, threshold, figures):
+            sent.append(threshold)
     return sent
 
 

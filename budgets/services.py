@@ -274,7 +274,13 @@ def ledger_sums(team: Team, month: str, member_id: int | None = None) -> tuple[i
 
 def _after_commit(team: Team, member_id: int | None, month: str) -> None:
     """Once committed, the worker sends the threshold emails now due (budgets.alerts)."""
+    from budgets.alerts import any_due
     from budgets.tasks import send_alerts
 
     team_id = team.pk
-    transaction.on_commit(lambda: send_alerts.enqueue(team_id, member_id, month))
+
+    def enqueue_if_due() -> None:
+        if any_due(team_id, member_id, month):
+            send_alerts.enqueue(team_id, member_id, month)
+
+    transaction.on_commit(enqueue_if_due)

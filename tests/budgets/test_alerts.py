@@ -117,3 +117,20 @@ def test_two_checks_at_once_send_one_email(team_a, bob, managers):
     SentAlert.objects.create(team=team_a, month="2026-11", threshold=100)  # the other won
     assert check_thresholds(team_a.pk, None, "2026-11") == []
     assert mail.outbox == []
+
+
+def test_the_worker_is_asked_only_when_an_alert_is_due(
+    team_a, bob, managers, django_capture_on_commit_callbacks
+):
+    from django_tasks import default_task_backend
+
+    default_task_backend.clear()
+    set_budget(team_a, "1.00", thresholds=[100])
+    with django_capture_on_commit_callbacks(execute=True):
+        _reserve(team_a, bob, "0.50")
+    assert default_task_backend.results == []
+    with django_capture_on_commit_callbacks(execute=True):
+        _reserve(team_a, bob, "0.50")
+    [task] = default_task_backend.results
+    assert task.task.name == "send_alerts" and task.args == [team_a.pk, bob.pk, "2026-11"]
+    assert mail.outbox == []  # the worker sends it, not the request
