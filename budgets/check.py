@@ -21,7 +21,7 @@ from django.db.models import Q
 
 from budgets.models import Balance, EntryKind, LedgerEntry
 from budgets.months import month_key, shift
-from budgets.services import _charged_units, ledger_sums
+from budgets.services import charged_units, ledger_sums
 from runs.models import TERMINAL_STATUSES, Run
 from teams.models import Team
 
@@ -101,7 +101,7 @@ def _runs(team: Team, month: str) -> list[Mismatch]:
                 )
             )
         if ending is not None and ending.kind == EntryKind.SETTLE:
-            charged, _ = _charged_units(run)
+            charged, _ = charged_units(run)
             if charged != ending.spent_delta:
                 found.append(
                     Mismatch(

@@ -208,7 +208,7 @@ def guard_submission(*, team: Team, user: AbstractBaseUser | None, runs: Sequenc
     )
 
 
-def _charged_units(run: Run) -> tuple[int, str]:
+def charged_units(run: Run) -> tuple[int, str]:
     """What the run cost, in UNITS, and a note when that is a guess."""
     if run.status == RunStatus.COMPLETED and run.charged_cost is None:
         return to_units(run.price_quoted), "charged cost unknown: the quoted price counts"
@@ -220,7 +220,7 @@ def end_run(run: Run) -> LedgerEntry | None:
     charged (failed, failed to start, refunded). A run never reserved (imported, or started
     before budgets) is settled without one. Once per run: a repeat writes nothing."""
     reserve = LedgerEntry.objects.filter(run=run, kind=EntryKind.RESERVE).first()
-    charged, note = _charged_units(run)
+    charged, note = charged_units(run)
     if charged == 0 and reserve is None:
         return None  # nothing was reserved and nothing spent: no entry to explain
     kind = EntryKind.SETTLE if charged else EntryKind.RELEASE
