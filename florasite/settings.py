@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "techniques",
     "runs",
     "boards",
+    "budgets",
     "gallery",
     "sandbox",
 ]
@@ -221,6 +222,16 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
+
+# Email (budget alerts to the team's managers). The console backend writes them to stdout;
+# SMTP (or any backend, e.g. django-anymail's) is chosen by EMAIL_BACKEND.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "florasite@localhost")
 USE_I18N = True
 USE_TZ = True
 

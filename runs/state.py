@@ -47,6 +47,7 @@ __all__ = [
     "moment",
     "outputs_waiting",
     "refresh_interval",
+    "run_ended",
     "technique_key",
 ]
 
@@ -54,6 +55,10 @@ logger = logging.getLogger(__name__)
 
 # Sent (sender=Run, run_pk=...) after the commit that recorded media outputs to copy.
 outputs_waiting = Signal()
+# Sent (sender=Run, run=...) once, in the transaction that saves a run's move to a terminal
+# status (completed, failed, failed to start): budgets settles or releases its reservation.
+# A run in `checking` is not ended: its reservation stays until the reconciler decides.
+run_ended = Signal()
 
 # How often an in-flight run is asked about: FLORA suggests every 2-5 s. Fast while a run is
 # young (most finish within a minute), then slower, never slower than MAX_INTERVAL.
@@ -166,11 +171,14 @@ def apply_remote(
         run.save()
         if run.status == RunStatus.COMPLETED and run.outputs_raw:
             _record_outputs(run, texts)
+        if not was_terminal and run.is_terminal:
+            run_ended.send(sender=Run, run=run)
     return run
 
 
 def failed_to_start(run: Run, refusal: Refusal, *, now: datetime | None = None) -> None:
     """FLORA refused the run: keep the row (history stays honest) with the reason."""
+    was_terminal = run.is_terminal
     run.status = RunStatus.FAILED_TO_START
     run.error_code = refusal.code[:100]
     run.error_message = refusal.message
@@ -178,7 +186,10 @@ def failed_to_start(run: Run, refusal: Refusal, *, now: datetime | None = None) 
     run.completed_at = now or timezone.now()
     run.charged_cost = Decimal("0")
     run.next_refresh_at = None
-    run.save()
+    with transaction.atomic():
+        run.save()
+        if not was_terminal:
+            run_ended.send(sender=Run, run=run)
 
 
 def mark_checking(run: Run, error: Exception, *, note: str = "") -> None:

@@ -14,11 +14,16 @@
    background worker to reconcile (runs.reconcile; the view queues a first pass through
    runs.tasks). Nothing is ever re-sent on a new key. Which failure is which is decided in
    runs.outcomes, the rule the reconciler follows too.
+
+Guards (``register_guard``) run in the transaction that writes the rows, before any FLORA
+call: budgets registers its reservation there. A guard that raises ``SubmissionBlocked``
+rolls the rows back and nothing is sent to FLORA; the outcome carries its message.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,9 +46,29 @@ if TYPE_CHECKING:
     from flora import Technique
     from teams.models import FloraConnection, Team
 
-__all__ = ["SubmitOutcome", "existing_runs", "submit"]
+__all__ = ["SubmissionBlocked", "SubmitOutcome", "existing_runs", "register_guard", "submit"]
 
 logger = logging.getLogger(__name__)
+
+
+class SubmissionBlocked(Exception):
+    """A guard said no: nothing of the submission is written or sent. The message is for
+    the person who submitted (what remains, who can change it)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# guard(team=..., user=..., runs=[...]) with the rows just written, in their transaction.
+# Registered by other apps in their AppConfig.ready (budgets).
+Guard = Callable[..., None]
+_GUARDS: list[Guard] = []
+
+
+def register_guard(guard: Guard) -> None:
+    if guard not in _GUARDS:
+        _GUARDS.append(guard)
 
 
 @dataclass
@@ -53,6 +78,8 @@ class SubmitOutcome:
     already_submitted: bool = False
     # Set when FLORA refused the first run: nothing of this submission started.
     refusal: Refusal | None = None
+    # Set when a guard (a budget) refused the submission: no row, no FLORA call.
+    blocked: str | None = None
 
     @property
     def started(self) -> list[Run]:
@@ -107,6 +134,10 @@ def submit(
                 )
                 for position, inputs in enumerate(plan, start=1)
             ]
+            for guard in _GUARDS:
+                guard(team=team, user=user, runs=runs)
+    except SubmissionBlocked as exc:
+        return SubmitOutcome([], blocked=exc.message)
     except IntegrityError:
         # A concurrent request with the same intent won the insert and is starting the runs.
         return SubmitOutcome(existing_runs(team, intent_key), already_submitted=True)

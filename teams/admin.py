@@ -108,14 +108,14 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "connection__api_key_hint", "memberships__user__username"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["webhook_url", "created_at"]
-    fields = ["name", "slug", "webhook_url", "created_at"]
+    fields = ["name", "slug", "time_zone", "webhook_url", "created_at"]
     inlines = [FloraConnectionInline, MembershipInline]
     actions = ["test_connection"]
     change_form_template = "admin/teams/team/change_form.html"
 
     def get_fields(self, request: HttpRequest, obj: Team | None = None) -> list[str]:
         # Before saving there is no webhook URL or creation date to show.
-        return ["name", "slug"] if obj is None else list(self.fields)
+        return ["name", "slug", "time_zone"] if obj is None else list(self.fields)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
         return (

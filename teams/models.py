@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import zoneinfo
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -46,6 +47,17 @@ def role_rank(role: str) -> int:
         ) from None
 
 
+def validate_time_zone(value: str) -> None:
+    if not value:
+        return
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"{value!r} is not a time zone name; use an IANA name such as Europe/Paris."
+        ) from None
+
+
 class Team(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(
@@ -57,12 +69,27 @@ class Team(models.Model):
         max_length=64, unique=True, default=new_webhook_token, editable=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The team's months (budgets, spend) are calendar months in this zone; empty: TIME_ZONE.
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="An IANA zone such as Europe/Paris; empty means the site's TIME_ZONE.",
+    )
 
     class Meta:
         ordering = ["name", "slug"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The zone of the team's calendar months (an unknown name falls back to TIME_ZONE)."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone or settings.TIME_ZONE)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 class Membership(models.Model):

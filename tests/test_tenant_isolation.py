@@ -148,6 +148,13 @@ TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
         headers={"HX-Request": "true"},
     ),
     lambda a: f"/gallery/compare?o={a.extra['image_output'].pk}&o={a.extra['second_output'].pk}",
+    # Budgets (issue 18): a member's budget set or removed by a manager (team A's bob, and
+    # bob's budget). (/spend/, its CSV and /spend/budget name no object: they are the current
+    # team's, managers only; see tests/budgets/test_spend_page.py.)
+    lambda a: Probe(
+        "post", "/spend/budget/members", {"member": str(a.extra["bob"].pk), "monthly_amount": "1"}
+    ),
+    lambda a: Probe("post", f"/spend/budget/members/{a.extra['member_budget'].pk}/delete"),
     # Not here: URLs that name no object and act on the current team (/runs/, the CSV
     # export, POST /runs/sync, the run form's picker /inputs/picker): dave gets his own
     # team's, see tests/runs/test_sync_button.py::test_the_button_syncs_only_the_members_team
@@ -164,7 +171,20 @@ def team_a_objects(team_a, alice, sandbox_http) -> TeamAObjects:
     objects.extra.update(_upload_objects(team_a, alice))
     objects.extra.update(_board_objects(team_a, alice, objects.extra["result_run"]))
     objects.extra.update(_gallery_objects(team_a, alice))
+    objects.extra.update(_budget_objects(team_a))
     return objects
+
+
+def _budget_objects(team_a) -> dict[str, object]:
+    """Issue 18: a member of team A with a budget of their own."""
+    from decimal import Decimal
+
+    from budgets.models import Budget
+    from tests.conftest import make_member
+
+    bob = make_member("bob", team_a, "member")
+    budget = Budget.objects.create(team=team_a, member=bob, monthly_amount=Decimal("3"))
+    return {"bob": bob, "member_budget": budget}
 
 
 def _upload_objects(team_a, alice) -> dict[str, object]:

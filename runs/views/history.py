@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from runs import history
+from runs.money import attach_reservations
 from runs.sync import sync_team
 from teams.access import require_membership, require_role
 from teams.models import Role
@@ -31,6 +32,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
         # Nothing newer than the cursor any more: that is the first page.
         rows, has_newer, has_older = history.page(runs, None, None)
     history.attach_thumbs(rows)
+    attach_reservations(rows)
     counts = history.counts(team, form, with_spend=can_see_spend(membership))
     ctx = {
         "nav": "runs",

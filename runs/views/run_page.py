@@ -18,6 +18,7 @@ from runs.display import OutputItem, input_items, member_items
 from runs.explanations import explain_error
 from runs.forms import ShareForm
 from runs.models import Run, RunOrigin, RunStatus
+from runs.money import attach_reservations
 from teams.models import Membership
 from teams.permissions import can_share, can_start_runs
 from techniques.services import is_valid_technique_id
@@ -138,6 +139,7 @@ def shares_context(
 
 def aside_context(run: Run, membership: Membership) -> dict[str, Any]:
     """What the side column (runs/detail.html#aside) needs: details, inputs, share links."""
+    attach_reservations([run])
     return {
         "run": run,
         "nav": "runs",

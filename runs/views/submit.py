@@ -143,6 +143,12 @@ def start_run(request: HttpRequest, technique_id: str) -> HttpResponse:
         intent_key=form.intent_key,
         plan=form.plan,
     )
+    if outcome.blocked is not None:
+        # A budget said no before anything was written or sent: the same form, filled in,
+        # with what remains and who can raise it. The intent is kept: nothing of it exists.
+        return technique_page(
+            request, form=form, refusal_message=outcome.blocked, status=402, **page
+        )
     reconcile_soon(outcome)
     if not outcome.already_submitted:
         record_links(outcome.runs, links)
