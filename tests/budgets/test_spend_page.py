@@ -12,6 +12,7 @@ import pytest
 import flora
 from budgets.models import Budget
 from budgets.months import month_key
+from budgets.templatetags.budgets import month_name
 from runs.state import apply_remote
 from tests.budgets.conftest import set_budget
 from tests.budgets.helpers import reserved_run
@@ -47,7 +48,7 @@ def test_the_manager_sees_the_month_against_budget(alice_client, spend):
     response = alice_client.get("/spend/")
     assert response.status_code == 200
     page = unescape(response.content.decode())
-    assert f"Spend in {spend}" in page
+    assert f"Spend in {month_name(spend)}" in page
     assert "$0.46</strong> charged" in page and "$0.20</strong> reserved" in page
     assert "budget <strong>$1.00</strong>" in page and "<strong>$0.34</strong> left" in page
     assert "66% used" in page
@@ -78,7 +79,7 @@ def test_members_and_viewers_may_not_see_it(bob_client, carol_client, spend):
 
 def test_another_month_and_a_bad_month(alice_client, spend):
     page = alice_client.get("/spend/?month=2020-01").content.decode()
-    assert "Spend in 2020-01" in page and "Nothing charged in this period." in page
+    assert "Spend in January 2020" in page and "Nothing charged in this period." in page
     assert alice_client.get("/spend/?month=2020-13").status_code == 404
     assert alice_client.get("/spend/?month=junk").status_code == 404
 
@@ -141,3 +142,8 @@ def test_a_manager_sets_and_removes_a_members_budget(alice_client, team_a, bob, 
 def test_the_nav_shows_spend_to_managers_only(alice_client, bob_client, team_a):
     assert 'href="/spend/"' in alice_client.get("/runs/").content.decode()
     assert 'href="/spend/"' not in bob_client.get("/runs/").content.decode()
+
+
+def test_months_are_named_in_words():
+    assert month_name("2026-12") == "December 2026"
+    assert month_name("2026-13") == "2026-13" and month_name("") == ""
