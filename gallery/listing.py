@@ -1,13 +1,18 @@
 """The gallery as asked: filters from the query string, keyset pages, tiles.
 
-Every kept output of the team, newest first by its run's time, then by id. A page is one
-index range scan on runoutput(team, keep_status, created_at, id) (the output_gallery
-index) from the cursor, LIMIT 49: page 2,000 costs what page 1 costs, whatever the team's
-size. The cursor is the last tile's (created_at, id), opaque in the URL (`?after=`); a
-value that does not decode is the first page. New outputs that arrive between two pages
-sort before the cursor, so the next page neither repeats nor skips a tile.
+Every kept output and every upload of the team, newest first, in one order: (created_at,
+kind, id) descending, kind "u" (an upload) before "o" (an output) when the times tie. A
+page reads at most 49 rows from each source, each one index range scan from the cursor
+(output_gallery on runoutput(team, keep_status, created_at, id); upload_gallery on
+upload(team, created_at, id)), merges them and keeps 48: page 2,000 costs what page 1
+costs, whatever the team's size. The cursor is the last tile's (kind, created_at, id),
+opaque in the URL (`?after=`, `o.<micros>.<id>` or `u.<micros>.<id>`); as the order is
+total, it says where both sources resume (cursor_filters). A value that does not decode
+is the first page. New items that arrive between two pages sort before the cursor, so the
+next page neither repeats nor skips a tile.
 
-Filters are columns of that row or of its run, read while walking the index in order:
+Filters are columns of that row or of its run, read while walking the index in order
+(for uploads: gallery.upload_items, which says which filters leave uploads out):
 - technique, member, search: on the run (joined by primary key), search over
   Run.search_text (the text inputs, lowercased, at most 500 characters) with LIKE;
 - type and date: on the output row itself; favourites: a join on the member's stars.
@@ -21,7 +26,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
@@ -33,9 +38,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gallery.models import Favourite
+from gallery.upload_items import UploadTile, filtered_uploads, upload_tiles
 from runs.display import ThumbTile, output_kind, thumb_tile
 from runs.models import OutputKeepStatus, Run, RunOutput
 from teams.models import Membership, Team
+from uploads.models import Upload
 
 PAGE_SIZE = 48
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -53,10 +60,10 @@ TYPE_CHOICES = [
 
 
 class GalleryFilterForm(forms.Form):
-    q = forms.CharField(label="Search inputs", max_length=100, required=False)
+    q = forms.CharField(label="Search inputs and file names", max_length=100, required=False)
     technique = forms.CharField(max_length=200, required=False, widget=forms.Select)
     type = forms.ChoiceField(choices=TYPE_CHOICES, required=False)
-    member = forms.CharField(label="Run by", max_length=150, required=False, widget=forms.Select)
+    member = forms.CharField(label="By", max_length=150, required=False, widget=forms.Select)
     date_from = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -144,34 +151,72 @@ def filtered(team: Team, form: GalleryFilterForm, user: AbstractBaseUser) -> Que
         outputs = outputs.filter(created_at__lt=_day_start(data["date_to"] + timedelta(days=1)))
     if data.get("favourites"):
         outputs = outputs.filter(favourites__user=user, favourites__team=team)
-    if words := " ".join((data.get("q") or "").split()).casefold():
+    if words := _words(data):
         outputs = outputs.filter(run__search_text__contains=words)
     return outputs
+
+
+def _words(data: dict[str, Any]) -> str:
+    return " ".join((data.get("q") or "").split()).casefold()
+
+
+def uploads_filtered(team: Team, form: GalleryFilterForm) -> QuerySet[Upload] | None:
+    """The team's uploads the filters keep; None when they keep none (a technique...)."""
+    return filtered_uploads(team, form.cleaned_data, _day_start, _words(form.cleaned_data))
 
 
 # -- the cursor --------------------------------------------------------------------------------
 
 
-def encode_cursor(output: RunOutput) -> str:
-    assert output.created_at is not None
-    micros = (output.created_at - EPOCH) // timedelta(microseconds=1)  # exact, unlike floats
-    raw = f"o.{micros}.{output.pk}".encode()
+class Cursor(NamedTuple):
+    """Where the last tile of a page sits in the order: its time, kind ("o" or "u"), id."""
+
+    moment: datetime
+    kind: str
+    pk: int
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)  # exact, unlike floats
+
+
+def encode_cursor(item: RunOutput | Upload) -> str:
+    assert item.created_at is not None
+    kind = "u" if isinstance(item, Upload) else "o"
+    raw = f"{kind}.{_micros(item.created_at)}.{item.pk}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(value: str | None) -> tuple[datetime, int] | None:
-    """(created_at, id) from `?after=`; None for anything that is not one of ours."""
+def decode_cursor(value: str | None) -> Cursor | None:
+    """(created_at, kind, id) from `?after=`; None for anything that is not one of ours."""
     if not value or len(value) > 64:
         return None
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
         kind, micros, pk = raw.split(".")
-        if kind != "o":
+        if kind not in ("o", "u"):
             return None
         moment = EPOCH + timedelta(microseconds=int(micros))
-        return moment, int(pk)
+        return Cursor(moment, kind, int(pk))
     except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError, OSError):
         return None
+
+
+def cursor_filters(after: Cursor, kind: str, moment_field: str, id_field: str) -> list[Q]:
+    """The rows of one source (`kind`) that sort after the cursor: both sources resume.
+
+    The order is (created_at, kind, id) descending, "u" > "o". In the cursor's own source the
+    rest of its time goes by id; the other source's rows at that very time are all still to
+    come (kind "o" after a "u" cursor) or were all shown (kind "u" before an "o" cursor).
+    The plain range comes first so that the index seeks.
+    """
+    before = Q(**{f"{moment_field}__lt": after.moment})
+    if kind == after.kind:
+        tie = Q(**{f"{moment_field}": after.moment, f"{id_field}__lt": after.pk})
+        return [Q(**{f"{moment_field}__lte": after.moment}), before | tie]
+    if kind < after.kind:  # an output after an upload's cursor: its whole second remains
+        return [Q(**{f"{moment_field}__lte": after.moment})]
+    return [before]
 
 
 # -- pages -------------------------------------------------------------------------------------
@@ -186,6 +231,8 @@ class Tile:
     favourite: bool
     run_url: str
 
+    is_upload = False
+
     @property
     def dom_id(self) -> str:
         return f"tile-{self.output.pk}"
@@ -193,12 +240,14 @@ class Tile:
 
 def page(
     outputs: QuerySet[RunOutput],
-    after: tuple[datetime, int] | None,
+    after: Cursor | None,
     user: AbstractBaseUser,
     *,
+    uploads: QuerySet[Upload] | None = None,
     by_favourite: bool = False,
-) -> tuple[list[Tile], str]:
-    """One page of tiles and the cursor of the next ("" on the last page). Two queries.
+) -> tuple[list[Tile | UploadTile], str]:
+    """One page of tiles and the cursor of the next ("" on the last page). Three queries
+    (outputs, uploads, the member's stars among the outputs).
 
     by_favourite (the favourites filter): the same order, read from the member's stars
     (favourite_gallery: their copy of the output's time, and its id), so a member with 20
@@ -207,20 +256,33 @@ def page(
     moment_field = "favourites__output_created_at" if by_favourite else "created_at"
     id_field = "favourites__output_id" if by_favourite else "id"
     if after is not None:
-        moment, pk = after
-        # The plain range lets the index seek; the OR breaks ties on created_at by id.
-        outputs = outputs.filter(**{f"{moment_field}__lte": moment}).filter(
-            Q(**{f"{moment_field}__lt": moment}) | Q(**{f"{id_field}__lt": pk})
-        )
-    rows = list(
+        for condition in cursor_filters(after, "o", moment_field, id_field):
+            outputs = outputs.filter(condition)
+    rows: list[RunOutput | Upload] = list(
         outputs.select_related("run", "run__created_by")
         .defer("text", "run__inputs", "run__outputs_raw", "run__error_message")
         .annotate(text_start=Substr("text", 1, TEXT_TILE_CHARS))
         .order_by(f"-{moment_field}", f"-{id_field}")[: PAGE_SIZE + 1]
     )
+    if uploads is not None:
+        if after is not None:
+            for condition in cursor_filters(after, "u", "created_at", "id"):
+                uploads = uploads.filter(condition)
+        rows += list(
+            uploads.select_related("uploaded_by").order_by("-created_at", "-id")[: PAGE_SIZE + 1]
+        )
+        rows.sort(key=_order_key, reverse=True)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    return tiles(rows, user), (encode_cursor(rows[-1]) if more else "")
+    made_outputs = iter(tiles([r for r in rows if isinstance(r, RunOutput)], user))
+    made_uploads = iter(upload_tiles([r for r in rows if isinstance(r, Upload)]))
+    ordered = [next(made_uploads if isinstance(r, Upload) else made_outputs) for r in rows]
+    return ordered, (encode_cursor(rows[-1]) if more else "")
+
+
+def _order_key(row: RunOutput | Upload) -> tuple[datetime, str, int]:
+    assert row.created_at is not None
+    return row.created_at, "u" if isinstance(row, Upload) else "o", row.pk
 
 
 def tiles(rows: list[RunOutput], user: AbstractBaseUser) -> list[Tile]:

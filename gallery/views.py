@@ -1,4 +1,5 @@
-"""The gallery (/gallery/), stars on outputs, and compare (/gallery/compare?o=..&o=..).
+"""The gallery (/gallery/: kept outputs and uploads), stars on outputs, and compare
+(/gallery/compare?o=..&o=..).
 
 Any member of the team may look (viewers too) and star: a star is the member's own, and
 changes nothing anyone else sees. Another team's output is 404, as everywhere.
@@ -44,7 +45,11 @@ def index(request: HttpRequest) -> HttpResponse:
     after_raw = request.GET.get("after")
     after = listing.decode_cursor(after_raw)
     tiles, next_cursor = listing.page(
-        outputs, after, request.user, by_favourite=bool(form.cleaned_data.get("favourites"))
+        outputs,
+        after,
+        request.user,
+        uploads=listing.uploads_filtered(team, form),
+        by_favourite=bool(form.cleaned_data.get("favourites")),
     )
     query = listing.filter_query(request.GET)
     ctx = {

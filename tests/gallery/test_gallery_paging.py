@@ -65,8 +65,8 @@ def test_the_next_link_keeps_the_filters_and_htmx_gets_only_the_tiles(team_a, bo
 
 def test_the_cursor_round_trips_and_refuses_other_shapes(team_a, bob):
     output = make_outputs(team_a, bob, 1)[0]
-    moment, pk = listing.decode_cursor(listing.encode_cursor(output))
-    assert pk == output.pk and moment == output.created_at
+    moment, kind, pk = listing.decode_cursor(listing.encode_cursor(output))
+    assert pk == output.pk and moment == output.created_at and kind == "o"
     for bad in ["", "x", "eC4xLjI", "by4x", "by5hYmMuMQ", "by45OTk5OTk5OTk5OTk5OTk5OTkuMQ"]:
         assert listing.decode_cursor(bad) is None
 
