@@ -88,6 +88,8 @@ TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
     # Uploads (issue 15): posting a file into team A's workspace, and a kept upload's file.
     lambda a: Probe("post", "/uploads/", {"workspace": a.workspace_id, "kind": "image"}),
     lambda a: f"/uploads/{a.extra['upload'].public_id}/file",
+    # Uploads in the gallery (issue 16): a kept upload's thumbnail (made in the fixture).
+    lambda a: f"/uploads/{a.extra['upload'].public_id}/thumb/small",
     # "Use in another technique" of team A's kept image, and the form it opens.
     lambda a: f"/runs/{a.extra['image_run'].code}/outputs/0/use",
     lambda a: (
@@ -174,7 +176,10 @@ def _upload_objects(team_a, alice) -> dict[str, object]:
     from uploads.services import keep_upload
     from uploads.validation import prepare
 
+    from uploads.thumbnails import make_upload_thumbnail
+
     upload = keep_upload(team_a, alice, prepare(images.png(), name="probe.png", kind="image"))
+    make_upload_thumbnail(upload.pk)
     return {"upload": upload, "image_run": kept_image_run(team_a, alice, code_suffix="_probe")}
 
 
