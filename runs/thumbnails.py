@@ -8,8 +8,9 @@ typed tile instead of a poster frame (as have audio, text and documents).
 
 Decoding is guarded (florasite.lib.thumbs, shared with uploads.thumbnails): an image whose
 header claims more than MAX_PIXELS is refused before a byte of it is decoded (a decompression
-bomb), and anything Pillow cannot read is recorded as failed, for good: a second attempt would read the same bytes. Storage errors are retried, at
-most MAX_ATTEMPTS times in all, by the periodic job (runs.apps, every THUMBS_EVERY).
+bomb), and anything Pillow cannot read is recorded as failed, for good: a second attempt
+would read the same bytes. Storage errors are retried, at most MAX_ATTEMPTS times in all, by
+the periodic job (runs.apps, every THUMBS_EVERY), which makes uploads' thumbnails too.
 """
 
 from __future__ import annotations

@@ -174,9 +174,8 @@ def _upload_objects(team_a, alice) -> dict[str, object]:
     from tests.runs.inputs_helpers import kept_image_run
     from tests.uploads import images
     from uploads.services import keep_upload
-    from uploads.validation import prepare
-
     from uploads.thumbnails import make_upload_thumbnail
+    from uploads.validation import prepare
 
     upload = keep_upload(team_a, alice, prepare(images.png(), name="probe.png", kind="image"))
     make_upload_thumbnail(upload.pk)

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from gallery import listing
-from tests.gallery.helpers import make_outputs
+from tests.gallery.helpers import make_outputs, make_uploads
 
 pytestmark = pytest.mark.django_db
 
@@ -71,20 +71,25 @@ def test_the_cursor_round_trips_and_refuses_other_shapes(team_a, bob):
         assert listing.decode_cursor(bad) is None
 
 
+@pytest.mark.parametrize("with_uploads", [False, True])
 @pytest.mark.parametrize("deep", [False, True])
 def test_the_page_costs_the_same_few_queries_at_10k_outputs(
-    deep, team_a, bob, bob_client, django_assert_max_num_queries
+    deep, with_uploads, team_a, bob, bob_client, django_assert_max_num_queries
 ):
     outputs = make_outputs(team_a, bob, 10_000)
+    if with_uploads:  # interleaved with the outputs: every page merges both kinds
+        make_uploads(team_a, bob, 2_000, start=outputs[0].created_at, step=timedelta(seconds=5))
     url = "/gallery/"
     if deep:
         url += f"?after={listing.encode_cursor(outputs[len(outputs) // 2])}"
     bob_client.get(url)  # warm the per-team facet cache, as any second page view finds it
     with django_assert_max_num_queries(9) as captured:
         response = bob_client.get(url)
-    assert len(response.context["tiles"]) == listing.PAGE_SIZE
-    page_query = next(q["sql"] for q in captured.captured_queries if "LIMIT 49" in q["sql"])
-    assert "OFFSET" not in page_query
+    tiles = response.context["tiles"]
+    assert len(tiles) == listing.PAGE_SIZE
+    assert any(getattr(t, "is_upload", False) for t in tiles) == with_uploads
+    page_queries = [q["sql"] for q in captured.captured_queries if "LIMIT 49" in q["sql"]]
+    assert len(page_queries) == 2 and not any("OFFSET" in sql for sql in page_queries)
 
 
 def test_the_page_query_uses_the_gallery_index(team_a, bob):
@@ -98,6 +103,14 @@ def test_the_page_query_uses_the_gallery_index(team_a, bob):
         plan = " ".join(str(row) for row in cursor.fetchall())
     if connection.vendor == "sqlite":
         assert "output_gallery" in plan and "TEMP B-TREE" not in plan
+    make_uploads(team_a, bob, 200)
+    uploads = listing.uploads_filtered(team_a, listing.filter_form(listing.QueryDict(""), team_a))
+    sql, params = uploads.order_by("-created_at", "-id")[:49].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    if connection.vendor == "sqlite":
+        assert "upload_gallery" in plan and "TEMP B-TREE" not in plan
 
 
 def test_favourites_pages_walk_the_members_stars_in_gallery_order(team_a, bob, bob_client):

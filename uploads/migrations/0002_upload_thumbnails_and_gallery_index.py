@@ -5,45 +5,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('teams', '0002_hints_show_last_four'),
-        ('uploads', '0001_uploads_and_assets'),
+        ("teams", "0002_hints_show_last_four"),
+        ("uploads", "0001_uploads_and_assets"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='upload',
-            name='thumb_attempts',
+            model_name="upload",
+            name="thumb_attempts",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='upload',
-            name='thumb_error',
+            model_name="upload",
+            name="thumb_error",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='upload',
-            name='thumb_large',
+            model_name="upload",
+            name="thumb_large",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='upload',
-            name='thumb_small',
+            model_name="upload",
+            name="thumb_small",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='upload',
-            name='thumb_status',
-            field=models.CharField(choices=[('pending', 'Not made yet'), ('made', 'Made'), ('none', 'No thumbnail for this kind'), ('failed', 'Could not be made')], default='pending', max_length=10),
+            model_name="upload",
+            name="thumb_status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Not made yet"),
+                    ("made", "Made"),
+                    ("none", "No thumbnail for this kind"),
+                    ("failed", "Could not be made"),
+                ],
+                default="pending",
+                max_length=10,
+            ),
         ),
         migrations.AddIndex(
-            model_name='upload',
-            index=models.Index(fields=['team', '-created_at', '-id'], name='upload_gallery'),
+            model_name="upload",
+            index=models.Index(fields=["team", "-created_at", "-id"], name="upload_gallery"),
         ),
         migrations.AddIndex(
-            model_name='upload',
-            index=models.Index(fields=['thumb_status'], name='upload_thumb_due'),
+            model_name="upload",
+            index=models.Index(fields=["thumb_status"], name="upload_thumb_due"),
         ),
     ]
