@@ -160,9 +160,12 @@ def _words(data: dict[str, Any]) -> str:
     return " ".join((data.get("q") or "").split()).casefold()
 
 
-def uploads_filtered(team: Team, form: GalleryFilterForm) -> QuerySet[Upload] | None:
+def uploads_filtered(
+    team: Team, form: GalleryFilterForm, user: AbstractBaseUser
+) -> QuerySet[Upload] | None:
     """The team's uploads the filters keep; None when they keep none (a technique...)."""
-    return filtered_uploads(team, form.cleaned_data, _day_start, _words(form.cleaned_data))
+    data = form.cleaned_data
+    return filtered_uploads(team, data, _day_start, _words(data), user)
 
 
 # -- the cursor --------------------------------------------------------------------------------
@@ -247,11 +250,11 @@ def page(
     by_favourite: bool = False,
 ) -> tuple[list[Tile | UploadTile], str]:
     """One page of tiles and the cursor of the next ("" on the last page). Three queries
-    (outputs, uploads, the member's stars among the outputs).
+    (outputs, uploads, the member's stars among them).
 
     by_favourite (the favourites filter): the same order, read from the member's stars
-    (favourite_gallery: their copy of the output's time, and its id), so a member with 20
-    stars in a team of 100,000 outputs reads 20 index entries, not the team's.
+    (favourite_gallery, favourite_upload_gallery: their copy of the item's time, and its
+    id), so a member with 20 stars in a team of 100,000 outputs reads 20 index entries.
     """
     moment_field = "favourites__output_created_at" if by_favourite else "created_at"
     id_field = "favourites__output_id" if by_favourite else "id"
@@ -265,17 +268,23 @@ def page(
         .order_by(f"-{moment_field}", f"-{id_field}")[: PAGE_SIZE + 1]
     )
     if uploads is not None:
+        upload_id_field = "favourites__upload_id" if by_favourite else "id"
         if after is not None:
-            for condition in cursor_filters(after, "u", "created_at", "id"):
+            for condition in cursor_filters(after, "u", moment_field, upload_id_field):
                 uploads = uploads.filter(condition)
         rows += list(
-            uploads.select_related("uploaded_by").order_by("-created_at", "-id")[: PAGE_SIZE + 1]
+            uploads.select_related("uploaded_by").order_by(
+                f"-{moment_field}", f"-{upload_id_field}"
+            )[: PAGE_SIZE + 1]
         )
         rows.sort(key=_order_key, reverse=True)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    made_outputs = iter(tiles([r for r in rows if isinstance(r, RunOutput)], user))
-    made_uploads = iter(upload_tiles([r for r in rows if isinstance(r, Upload)]))
+    page_outputs = [r for r in rows if isinstance(r, RunOutput)]
+    page_uploads = [r for r in rows if isinstance(r, Upload)]
+    starred_outputs, starred_uploads = stars(user, page_outputs, page_uploads)
+    made_outputs = iter(tiles(page_outputs, user, starred_outputs))
+    made_uploads = iter(upload_tiles(page_uploads, starred_uploads))
     ordered = [next(made_uploads if isinstance(r, Upload) else made_outputs) for r in rows]
     return ordered, (encode_cursor(rows[-1]) if more else "")
 
@@ -285,13 +294,32 @@ def _order_key(row: RunOutput | Upload) -> tuple[datetime, str, int]:
     return row.created_at, "u" if isinstance(row, Upload) else "o", row.pk
 
 
-def tiles(rows: list[RunOutput], user: AbstractBaseUser) -> list[Tile]:
-    """Tiles for outputs whose run is loaded; one query for the member's stars among them."""
-    starred = set(
-        Favourite.objects.filter(user=user, output_id__in=[o.pk for o in rows]).values_list(
-            "output_id", flat=True
-        )
+def stars(
+    user: AbstractBaseUser, outputs: list[RunOutput], uploads: list[Upload]
+) -> tuple[set[int], set[int]]:
+    """The pks of the outputs and of the uploads among these that the member starred."""
+    if not outputs and not uploads:
+        return set(), set()
+    pairs = Favourite.objects.filter(user=user).filter(
+        Q(output_id__in=[o.pk for o in outputs]) | Q(upload_id__in=[u.pk for u in uploads])
     )
+    starred_outputs: set[int] = set()
+    starred_uploads: set[int] = set()
+    for output_id, upload_id in pairs.values_list("output_id", "upload_id"):
+        if output_id is not None:
+            starred_outputs.add(output_id)
+        else:
+            starred_uploads.add(upload_id)
+    return starred_outputs, starred_uploads
+
+
+def tiles(
+    rows: list[RunOutput], user: AbstractBaseUser, starred: set[int] | None = None
+) -> list[Tile]:
+    """Tiles for outputs whose run is loaded; one query for the member's stars among them
+    (none when `starred`, the pks of those starred, is given)."""
+    if starred is None:
+        starred = stars(user, rows, [])[0]
     return [
         Tile(
             output=output,

@@ -3,9 +3,9 @@
 An upload is a second kind of gallery item beside a kept output, in the same order (created_at,
 then id) on its own index, upload_gallery (team, -created_at, -id); gallery.listing merges
 the two. The filters that are about an upload apply to it: type (images, videos), member (who
-uploaded it), dates, and search (over its file name). Those about a run leave uploads out: a
-technique, a type no upload has (audio, text, documents), and favourites (a star is on an
-output only, for now).
+uploaded it), dates, search (over its file name) and favourites (the member's stars on
+uploads). Those about a run leave uploads out: a technique, and a type no upload has (audio,
+text, documents).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.urls import reverse
 
@@ -27,12 +28,14 @@ KIND_OF_TYPE = {"imageUrl": UploadKind.IMAGE, "videoUrl": UploadKind.VIDEO}
 
 
 def filtered_uploads(
-    team: Team, data: dict[str, Any], day_start: Any, words: str
+    team: Team, data: dict[str, Any], day_start: Any, words: str, user: AbstractBaseUser
 ) -> QuerySet[Upload] | None:
     """The team's uploads these filters keep, or None when they keep none (no query)."""
-    if data.get("technique") or data.get("favourites"):
+    if data.get("technique"):
         return None
     uploads = Upload.objects.filter(team=team)
+    if data.get("favourites"):
+        uploads = uploads.filter(favourites__user=user, favourites__team=team)
     if data.get("type"):
         kind = KIND_OF_TYPE.get(data["type"])
         if kind is None:
@@ -55,6 +58,7 @@ class UploadTile:
     thumb: ThumbTile
     kind: str
     file_url: str
+    favourite: bool
     is_upload = True
 
     @property
@@ -82,13 +86,15 @@ def upload_thumb(upload: Upload, size: str = "small") -> ThumbTile:
     return ThumbTile("", width, height, alt, upload.kind, label, note)
 
 
-def upload_tiles(rows: list[Upload]) -> list[UploadTile]:
+def upload_tiles(rows: list[Upload], starred: set[int]) -> list[UploadTile]:
+    """Tiles of uploads; `starred`: the pks of those the member starred."""
     return [
         UploadTile(
             upload=upload,
             thumb=upload_thumb(upload),
             kind=upload.kind,
             file_url=reverse("uploads:file", args=[upload.public_id]),
+            favourite=upload.pk in starred,
         )
         for upload in rows
     ]

@@ -150,6 +150,14 @@ TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
         headers={"HX-Request": "true"},
     ),
     lambda a: f"/gallery/compare?o={a.extra['image_output'].pk}&o={a.extra['second_output'].pk}",
+    # Uploads in the gallery: starring team A's upload (plain and htmx).
+    lambda a: Probe("post", f"/gallery/uploads/{a.extra['upload'].public_id}/favourite"),
+    lambda a: Probe(
+        "post",
+        f"/gallery/uploads/{a.extra['upload'].public_id}/favourite",
+        {"starred": "0"},
+        headers={"HX-Request": "true"},
+    ),
     # Not here: URLs that name no object and act on the current team (/runs/, the CSV
     # export, POST /runs/sync, the run form's picker /inputs/picker): dave gets his own
     # team's, see tests/runs/test_sync_button.py::test_the_button_syncs_only_the_members_team

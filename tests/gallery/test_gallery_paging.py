@@ -104,7 +104,8 @@ def test_the_page_query_uses_the_gallery_index(team_a, bob):
     if connection.vendor == "sqlite":
         assert "output_gallery" in plan and "TEMP B-TREE" not in plan
     make_uploads(team_a, bob, 200)
-    uploads = listing.uploads_filtered(team_a, listing.filter_form(listing.QueryDict(""), team_a))
+    form = listing.filter_form(listing.QueryDict(""), team_a)
+    uploads = listing.uploads_filtered(team_a, form, bob)
     sql, params = uploads.order_by("-created_at", "-id")[:49].query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)

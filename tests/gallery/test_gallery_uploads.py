@@ -126,9 +126,9 @@ def test_filters_that_are_about_an_upload_apply_to_it(team_a, bob, alice, bob_cl
     assert uploads_shown("q=BEACH") == {u.pk for u in bobs}  # the file name, any case
     day = (start - timedelta(days=1)).date().isoformat()
     assert uploads_shown(f"date_from={day}") == {u.pk for u in [*bobs, *alices]}
-    # About runs: a technique, and stars (on outputs only) leave uploads out.
+    # About runs: a technique leaves uploads out.
     assert uploads_shown("technique=tech_cctv-cam") == set()
-    assert uploads_shown("favourites=on") == set()
+    assert uploads_shown("favourites=on") == set()  # bob starred none yet
 
 
 def test_another_teams_uploads_never_appear(team_a, team_b, bob, dave, bob_client):
