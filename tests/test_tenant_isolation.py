@@ -150,7 +150,8 @@ TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
         headers={"HX-Request": "true"},
     ),
     lambda a: f"/gallery/compare?o={a.extra['image_output'].pk}&o={a.extra['second_output'].pk}",
-    # Uploads in the gallery: starring team A's upload (plain and htmx).
+    # Uploads in the gallery: comparing team A's upload with its output, starring it.
+    lambda a: f"/gallery/compare?o=u{a.extra['upload'].pk}&o={a.extra['image_output'].pk}",
     lambda a: Probe("post", f"/gallery/uploads/{a.extra['upload'].public_id}/favourite"),
     lambda a: Probe(
         "post",
