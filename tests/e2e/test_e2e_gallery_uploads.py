@@ -1,7 +1,8 @@
 """Uploads in the gallery, in a browser: they sit among kept outputs, newest first, with
 their thumbnails (made by `backfill_thumbnails`, as the worker's runs.thumbs job would), an
-"Upload" badge, who uploaded them and when; a tile opens the uploaded file. Photographed
-at desktop and phone widths (the screenshots folder and /tmp/gal-uploads-*.png)."""
+"Upload" badge, who uploaded them and when; a tile opens the uploaded file; an upload is
+starred and compared with an output. Photographed at desktop and phone widths, and the
+compare page (the screenshots folder and /tmp/gal-uploads-*.png)."""
 
 from __future__ import annotations
 
@@ -105,6 +106,26 @@ def test_uploads_sit_among_outputs_with_their_thumbnails(
     link = page.locator(".gtile-upload", has_text="client-logo-final.png").locator("a.gtile-title")
     got = page.request.get(site.url + link.get_attribute("href"))
     assert got.status == 200 and got.headers["content-type"] == "image/png"
+    # A star on an upload (htmx, in place), then the upload compared with an output.
+    logo = page.locator(".gtile-upload", has_text="client-logo-final.png")
+    logo.get_by_role("button", name="Favourite").click()
+    expect(logo.locator("button.fav")).to_have_attribute("aria-pressed", "true")
+    page.goto(f"{site.url}/gallery/?favourites=on")
+    expect(page.locator(".gtile-upload")).to_have_count(1)
+    page.goto(f"{site.url}/gallery/")
+    page.locator(".gtile-upload", has_text="client-logo-final.png").locator(
+        "input.compare-pick"
+    ).check()
+    page.locator(".gtile:not(.gtile-upload) input.compare-pick").first.check()
+    page.get_by_role("button", name="Compare selected").click()
+    page.wait_for_url("**/gallery/compare?*")
+    expect(page.locator(".compare-col")).to_have_count(2)
+    # In gallery order: the output (10 minutes ago), then the upload (15 minutes ago).
+    expect(page.locator(".compare-col").nth(1)).to_contain_text("client-logo-final.png")
+    expect(page.locator(".compare-col").nth(1)).to_contain_text("Uploaded from a computer")
+    load_lazy_images(page)
+    assert broken_images(page) == []
+    _also_in_tmp(shoot(page, "gallery-uploads-compare"), "compare")
     assert console.problems == []
 
     phone = new_context(viewport={"width": 390, "height": 844}).new_page()
