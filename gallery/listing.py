@@ -15,7 +15,8 @@ Filters are columns of that row or of its run, read while walking the index in o
 (for uploads: gallery.upload_items, which says which filters leave uploads out):
 - technique, member, search: on the run (joined by primary key), search over
   Run.search_text (the text inputs, lowercased, at most 500 characters) with LIKE;
-- type and date: on the output row itself; favourites: a join on the member's stars.
+- type and date: on the output row itself; favourites: a join on the member's stars, made
+  by page() (keyset) in the one filter() call that also holds the cursor.
 A filter that matches rarely walks further to fill a page (bounded by the team's outputs);
 the unfiltered page, the one nearly everyone opens, never does.
 """
@@ -149,8 +150,7 @@ def filtered(team: Team, form: GalleryFilterForm, user: AbstractBaseUser) -> Que
         outputs = outputs.filter(created_at__gte=_day_start(data["date_from"]))
     if data.get("date_to"):
         outputs = outputs.filter(created_at__lt=_day_start(data["date_to"] + timedelta(days=1)))
-    if data.get("favourites"):
-        outputs = outputs.filter(favourites__user=user, favourites__team=team)
+    # favourites: page(by_favourite=True) joins the member's stars, with the cursor (keyset).
     if words := _words(data):
         outputs = outputs.filter(run__search_text__contains=words)
     return outputs
@@ -160,12 +160,10 @@ def _words(data: dict[str, Any]) -> str:
     return " ".join((data.get("q") or "").split()).casefold()
 
 
-def uploads_filtered(
-    team: Team, form: GalleryFilterForm, user: AbstractBaseUser
-) -> QuerySet[Upload] | None:
+def uploads_filtered(team: Team, form: GalleryFilterForm) -> QuerySet[Upload] | None:
     """The team's uploads the filters keep; None when they keep none (a technique...)."""
     data = form.cleaned_data
-    return filtered_uploads(team, data, _day_start, _words(data), user)
+    return filtered_uploads(team, data, _day_start, _words(data))
 
 
 # -- the cursor --------------------------------------------------------------------------------
@@ -217,7 +215,7 @@ def cursor_filters(after: Cursor, kind: str, moment_field: str, id_field: str) -
     if kind == after.kind:
         tie = Q(**{f"{moment_field}": after.moment, f"{id_field}__lt": after.pk})
         return [Q(**{f"{moment_field}__lte": after.moment}), before | tie]
-    if kind < after.kind:  # an output after an upload's cursor: its whole second remains
+    if kind < after.kind:  # an output after an upload's cursor: its whole instant remains
         return [Q(**{f"{moment_field}__lte": after.moment})]
     return [before]
 
@@ -245,6 +243,7 @@ def page(
     outputs: QuerySet[RunOutput],
     after: Cursor | None,
     user: AbstractBaseUser,
+    team: Team,
     *,
     uploads: QuerySet[Upload] | None = None,
     by_favourite: bool = False,
@@ -256,25 +255,16 @@ def page(
     (favourite_gallery, favourite_upload_gallery: their copy of the item's time, and its
     id), so a member with 20 stars in a team of 100,000 outputs reads 20 index entries.
     """
-    moment_field = "favourites__output_created_at" if by_favourite else "created_at"
-    id_field = "favourites__output_id" if by_favourite else "id"
-    if after is not None:
-        for condition in cursor_filters(after, "o", moment_field, id_field):
-            outputs = outputs.filter(condition)
     rows: list[RunOutput | Upload] = list(
-        outputs.select_related("run", "run__created_by")
+        keyset(outputs, after, user, team, kind="o", by_favourite=by_favourite)
+        .select_related("run", "run__created_by")
         .defer("text", "run__inputs", "run__outputs_raw", "run__error_message")
-        .annotate(text_start=Substr("text", 1, TEXT_TILE_CHARS))
-        .order_by(f"-{moment_field}", f"-{id_field}")[: PAGE_SIZE + 1]
+        .annotate(text_start=Substr("text", 1, TEXT_TILE_CHARS))[: PAGE_SIZE + 1]
     )
     if uploads is not None:
-        upload_id_field = "favourites__upload_id" if by_favourite else "id"
-        if after is not None:
-            for condition in cursor_filters(after, "u", moment_field, upload_id_field):
-                uploads = uploads.filter(condition)
         rows += list(
-            uploads.select_related("uploaded_by").order_by(
-                f"-{moment_field}", f"-{upload_id_field}"
+            keyset(uploads, after, user, team, kind="u", by_favourite=by_favourite).select_related(
+                "uploaded_by"
             )[: PAGE_SIZE + 1]
         )
         rows.sort(key=_order_key, reverse=True)
@@ -287,6 +277,33 @@ def page(
     made_uploads = iter(upload_tiles(page_uploads, starred_uploads))
     ordered = [next(made_uploads if isinstance(r, Upload) else made_outputs) for r in rows]
     return ordered, (encode_cursor(rows[-1]) if more else "")
+
+
+def keyset(
+    items: QuerySet[Any],
+    after: Cursor | None,
+    user: AbstractBaseUser,
+    team: Team,
+    *,
+    kind: str,
+    by_favourite: bool = False,
+) -> QuerySet[Any]:
+    """One source's rows (kind "o": outputs, "u": uploads) after the cursor, in gallery order.
+
+    by_favourite: only the member's stars, walked on their index (favourite_gallery or
+    favourite_upload_gallery) by the star's copy of the item's time. The star and the
+    cursor are one filter() call: in separate calls each condition on the multi-valued
+    `favourites` would join a star of its own, perhaps another member's of the same item.
+    """
+    item_id = "output_id" if kind == "o" else "upload_id"
+    moment_field = "favourites__output_created_at" if by_favourite else "created_at"
+    id_field = f"favourites__{item_id}" if by_favourite else "id"
+    conditions = [Q(favourites__user=user, favourites__team=team)] if by_favourite else []
+    if after is not None:
+        conditions += cursor_filters(after, kind, moment_field, id_field)
+    if conditions:
+        items = items.filter(*conditions)
+    return items.order_by(f"-{moment_field}", f"-{id_field}")
 
 
 def _order_key(row: RunOutput | Upload) -> tuple[datetime, str, int]:

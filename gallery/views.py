@@ -49,7 +49,8 @@ def index(request: HttpRequest) -> HttpResponse:
         outputs,
         after,
         request.user,
-        uploads=listing.uploads_filtered(team, form, request.user),
+        team,
+        uploads=listing.uploads_filtered(team, form),
         by_favourite=bool(form.cleaned_data.get("favourites")),
     )
     query = listing.filter_query(request.GET)

@@ -105,7 +105,7 @@ def test_the_page_query_uses_the_gallery_index(team_a, bob):
         assert "output_gallery" in plan and "TEMP B-TREE" not in plan
     make_uploads(team_a, bob, 200)
     form = listing.filter_form(listing.QueryDict(""), team_a)
-    uploads = listing.uploads_filtered(team_a, form, bob)
+    uploads = listing.uploads_filtered(team_a, form)
     sql, params = uploads.order_by("-created_at", "-id")[:49].query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
@@ -135,8 +135,9 @@ def test_favourites_pages_walk_the_members_stars_in_gallery_order(team_a, bob, b
         url = next_link(response.content.decode())
     assert seen == [o.pk for o in reversed(starred)]
     form = listing.filter_form(listing.QueryDict("favourites=on"), team_a)
-    queryset = listing.filtered(team_a, form, bob).order_by(
-        "-favourites__output_created_at", "-favourites__output_id"
+    after = listing.decode_cursor(listing.encode_cursor(starred[-5]))  # a second page
+    queryset = listing.keyset(
+        listing.filtered(team_a, form, bob), after, bob, team_a, kind="o", by_favourite=True
     )[:49]
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:

@@ -63,3 +63,47 @@ def test_a_star_is_on_exactly_one_item(team_a, bob):
             Favourite.objects.create(
                 user=bob, team=team_a, output_created_at=output.created_at, **fields
             )
+
+
+def test_another_members_stars_on_the_same_items_change_nothing(
+    team_a, bob, alice, bob_client, alice_client
+):
+    start = timezone.now() - timedelta(hours=3)
+    outputs = make_outputs(team_a, bob, 30, start=start)
+    uploads = make_uploads(team_a, bob, 30, start=start)
+    for client in (bob_client, alice_client):  # both star every item: one star each
+        for output in outputs:
+            client.post(f"/gallery/outputs/{output.pk}/favourite", {"starred": "1"})
+        for upload in uploads:
+            star(client, upload)
+    rows = [(o.created_at, "o", o.pk) for o in outputs]
+    rows += [(u.created_at, "u", u.pk) for u in uploads]
+    expected = [f"{kind}{pk}" for _, kind, pk in sorted(rows, reverse=True)]
+    assert walk(bob_client, "/gallery/?favourites=on") == expected
+
+
+def test_favourite_uploads_pages_walk_the_members_stars_on_their_index(team_a, bob, alice):
+    from django.db import connection
+
+    from gallery import listing
+
+    uploads = make_uploads(team_a, bob, 100)
+    for user in (bob, alice):
+        Favourite.objects.bulk_create(
+            [
+                Favourite(user=user, team=team_a, upload=u, output_created_at=u.created_at)
+                for u in uploads
+            ]
+        )
+    form = listing.filter_form(listing.QueryDict("favourites=on"), team_a)
+    after = listing.decode_cursor(listing.encode_cursor(uploads[50]))
+    queryset = listing.keyset(
+        listing.uploads_filtered(team_a, form), after, bob, team_a, kind="u", by_favourite=True
+    )[:49]
+    assert [u.pk for u in queryset] == [u.pk for u in reversed(uploads[:50])][:49]
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    if connection.vendor == "sqlite":
+        assert "favourite_upload_gallery" in plan and "TEMP B-TREE" not in plan
