@@ -7,7 +7,7 @@ page reads at most 49 rows from each source, each one index range scan from the 
 upload(team, created_at, id)), merges them and keeps 48: page 2,000 costs what page 1
 costs, whatever the team's size. The cursor is the last tile's (kind, created_at, id),
 opaque in the URL (`?after=`, `o.<micros>.<id>` or `u.<micros>.<id>`); as the order is
-total, it says where both sources resume (cursor_filters). A value that does not decode
+total, it says where both sources resume (gallery.cursor). A value that does not decode
 is the first page. New items that arrive between two pages sort before the cursor, so the
 next page neither repeats nor skips a tile.
 
@@ -23,11 +23,9 @@ the unfiltered page, the one nearly everyone opens, never does.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
-from typing import Any, NamedTuple
+from datetime import datetime, time, timedelta
+from typing import Any
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
@@ -38,6 +36,8 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
+from gallery.cursor import Cursor, cursor_filters, encode_cursor
+from gallery.cursor import decode_cursor as decode_cursor  # the view's, with encode_cursor
 from gallery.models import Favourite
 from gallery.upload_items import UploadTile, filtered_uploads, upload_tiles
 from runs.display import ThumbTile, output_kind, thumb_tile
@@ -46,7 +46,6 @@ from teams.models import Membership, Team
 from uploads.models import Upload
 
 PAGE_SIZE = 48
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A text output's tile shows its beginning (the database sends no more than this).
 TEXT_TILE_CHARS = 240
 FACETS_TTL = 60
@@ -164,60 +163,6 @@ def uploads_filtered(team: Team, form: GalleryFilterForm) -> QuerySet[Upload] | 
     """The team's uploads the filters keep; None when they keep none (a technique...)."""
     data = form.cleaned_data
     return filtered_uploads(team, data, _day_start, _words(data))
-
-
-# -- the cursor --------------------------------------------------------------------------------
-
-
-class Cursor(NamedTuple):
-    """Where the last tile of a page sits in the order: its time, kind ("o" or "u"), id."""
-
-    moment: datetime
-    kind: str
-    pk: int
-
-
-def _micros(moment: datetime) -> int:
-    return (moment - EPOCH) // timedelta(microseconds=1)  # exact, unlike floats
-
-
-def encode_cursor(item: RunOutput | Upload) -> str:
-    assert item.created_at is not None
-    kind = "u" if isinstance(item, Upload) else "o"
-    raw = f"{kind}.{_micros(item.created_at)}.{item.pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(value: str | None) -> Cursor | None:
-    """(created_at, kind, id) from `?after=`; None for anything that is not one of ours."""
-    if not value or len(value) > 64:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
-        kind, micros, pk = raw.split(".")
-        if kind not in ("o", "u"):
-            return None
-        moment = EPOCH + timedelta(microseconds=int(micros))
-        return Cursor(moment, kind, int(pk))
-    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError, OSError):
-        return None
-
-
-def cursor_filters(after: Cursor, kind: str, moment_field: str, id_field: str) -> list[Q]:
-    """The rows of one source (`kind`) that sort after the cursor: both sources resume.
-
-    The order is (created_at, kind, id) descending, "u" > "o". In the cursor's own source the
-    rest of its time goes by id; the other source's rows at that very time are all still to
-    come (kind "o" after a "u" cursor) or were all shown (kind "u" before an "o" cursor).
-    The plain range comes first so that the index seeks.
-    """
-    before = Q(**{f"{moment_field}__lt": after.moment})
-    if kind == after.kind:
-        tie = Q(**{f"{moment_field}": after.moment, f"{id_field}__lt": after.pk})
-        return [Q(**{f"{moment_field}__lte": after.moment}), before | tie]
-    if kind < after.kind:  # an output after an upload's cursor: its whole instant remains
-        return [Q(**{f"{moment_field}__lte": after.moment})]
-    return [before]
 
 
 # -- pages -------------------------------------------------------------------------------------
