@@ -1,8 +1,8 @@
-"""The gallery (/gallery/: kept outputs and uploads), stars on outputs, and compare
-(/gallery/compare?o=..&o=..).
+"""The gallery (/gallery/: kept outputs and uploads), stars on both, and compare
+(/gallery/compare?o=..&o=u..).
 
 Any member of the team may look (viewers too) and star: a star is the member's own, and
-changes nothing anyone else sees. Another team's output is 404, as everywhere.
+changes nothing anyone else sees. Another team's output or upload is 404, as everywhere.
 """
 
 from __future__ import annotations
