@@ -1,5 +1,8 @@
 """The gallery at 1,000, 10,000 and 100,000 kept outputs: first page, deep page, OFFSET.
 
+Each team also has one upload per ten outputs, interleaved in time, so every page merges
+both kinds (gallery.listing.page).
+
 Fills a temporary SQLite database with three teams (1k, 10k and 100k kept outputs, one
 per run), then asks the gallery view in process (Django's test client: middleware, view,
 template) for each team's first page and for a page 90 % deep through the `?after=`
@@ -77,6 +80,31 @@ def fill(team, user, n: int) -> None:
                 for run in runs
             ]
         )
+    # One upload per ten outputs, between them in time: every page merges both kinds.
+    from uploads.models import Upload
+
+    Upload.objects.bulk_create(
+        [
+            Upload(
+                team=team,
+                uploaded_by=user,
+                file=f"uploads/bench/{team.pk}-{i}.png",
+                sha256=f"{team.pk:08x}{i:056x}",
+                size=1000,
+                content_type="image/png",
+                kind="image",
+                width=1024,
+                height=768,
+                original_name=f"upload-{i}.png",
+                created_at=start + timedelta(seconds=i * 600 + 30),
+                thumb_status="made",
+                thumb_small=f"thumbs/u{team.pk}-{i}-320.webp",
+                thumb_large=f"thumbs/u{team.pk}-{i}-640.webp",
+            )
+            for i in range(n // 10)
+        ],
+        batch_size=2000,
+    )
 
 
 def main() -> int:

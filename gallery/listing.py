@@ -1,26 +1,30 @@
 """The gallery as asked: filters from the query string, keyset pages, tiles.
 
-Every kept output of the team, newest first by its run's time, then by id. A page is one
-index range scan on runoutput(team, keep_status, created_at, id) (the output_gallery
-index) from the cursor, LIMIT 49: page 2,000 costs what page 1 costs, whatever the team's
-size. The cursor is the last tile's (created_at, id), opaque in the URL (`?after=`); a
-value that does not decode is the first page. New outputs that arrive between two pages
-sort before the cursor, so the next page neither repeats nor skips a tile.
+Every kept output and every upload of the team, newest first, in one order: (created_at,
+kind, id) descending, kind "u" (an upload) before "o" (an output) when the times tie. A
+page reads at most 49 rows from each source, each one index range scan from the cursor
+(output_gallery on runoutput(team, keep_status, created_at, id); upload_gallery on
+upload(team, created_at, id)), merges them and keeps 48: page 2,000 costs what page 1
+costs, whatever the team's size. The cursor is the last tile's (kind, created_at, id),
+opaque in the URL (`?after=`, `o.<micros>.<id>` or `u.<micros>.<id>`); as the order is
+total, it says where both sources resume (gallery.cursor). A value that does not decode
+is the first page. New items that arrive between two pages sort before the cursor, so the
+next page neither repeats nor skips a tile.
 
-Filters are columns of that row or of its run, read while walking the index in order:
+Filters are columns of that row or of its run, read while walking the index in order
+(for uploads: gallery.upload_items, which says which filters leave uploads out):
 - technique, member, search: on the run (joined by primary key), search over
   Run.search_text (the text inputs, lowercased, at most 500 characters) with LIKE;
-- type and date: on the output row itself; favourites: a join on the member's stars.
+- type and date: on the output row itself; favourites: a join on the member's stars, made
+  by page() (keyset) in the one filter() call that also holds the cursor.
 A filter that matches rarely walks further to fill a page (bounded by the team's outputs);
 the unfiltered page, the one nearly everyone opens, never does.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -32,13 +36,16 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
+from gallery.cursor import Cursor, cursor_filters, encode_cursor
+from gallery.cursor import decode_cursor as decode_cursor  # the view's, with encode_cursor
 from gallery.models import Favourite
+from gallery.upload_items import UploadTile, filtered_uploads, upload_tiles
 from runs.display import ThumbTile, output_kind, thumb_tile
 from runs.models import OutputKeepStatus, Run, RunOutput
 from teams.models import Membership, Team
+from uploads.models import Upload
 
 PAGE_SIZE = 48
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A text output's tile shows its beginning (the database sends no more than this).
 TEXT_TILE_CHARS = 240
 FACETS_TTL = 60
@@ -53,10 +60,10 @@ TYPE_CHOICES = [
 
 
 class GalleryFilterForm(forms.Form):
-    q = forms.CharField(label="Search inputs", max_length=100, required=False)
+    q = forms.CharField(label="Search inputs and file names", max_length=100, required=False)
     technique = forms.CharField(max_length=200, required=False, widget=forms.Select)
     type = forms.ChoiceField(choices=TYPE_CHOICES, required=False)
-    member = forms.CharField(label="Run by", max_length=150, required=False, widget=forms.Select)
+    member = forms.CharField(label="By", max_length=150, required=False, widget=forms.Select)
     date_from = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -142,36 +149,20 @@ def filtered(team: Team, form: GalleryFilterForm, user: AbstractBaseUser) -> Que
         outputs = outputs.filter(created_at__gte=_day_start(data["date_from"]))
     if data.get("date_to"):
         outputs = outputs.filter(created_at__lt=_day_start(data["date_to"] + timedelta(days=1)))
-    if data.get("favourites"):
-        outputs = outputs.filter(favourites__user=user, favourites__team=team)
-    if words := " ".join((data.get("q") or "").split()).casefold():
+    # favourites: page(by_favourite=True) joins the member's stars, with the cursor (keyset).
+    if words := _words(data):
         outputs = outputs.filter(run__search_text__contains=words)
     return outputs
 
 
-# -- the cursor --------------------------------------------------------------------------------
+def _words(data: dict[str, Any]) -> str:
+    return " ".join((data.get("q") or "").split()).casefold()
 
 
-def encode_cursor(output: RunOutput) -> str:
-    assert output.created_at is not None
-    micros = (output.created_at - EPOCH) // timedelta(microseconds=1)  # exact, unlike floats
-    raw = f"o.{micros}.{output.pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(value: str | None) -> tuple[datetime, int] | None:
-    """(created_at, id) from `?after=`; None for anything that is not one of ours."""
-    if not value or len(value) > 64:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
-        kind, micros, pk = raw.split(".")
-        if kind != "o":
-            return None
-        moment = EPOCH + timedelta(microseconds=int(micros))
-        return moment, int(pk)
-    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError, OSError):
-        return None
+def uploads_filtered(team: Team, form: GalleryFilterForm) -> QuerySet[Upload] | None:
+    """The team's uploads the filters keep; None when they keep none (a technique...)."""
+    data = form.cleaned_data
+    return filtered_uploads(team, data, _day_start, _words(data))
 
 
 # -- pages -------------------------------------------------------------------------------------
@@ -186,6 +177,8 @@ class Tile:
     favourite: bool
     run_url: str
 
+    is_upload = False
+
     @property
     def dom_id(self) -> str:
         return f"tile-{self.output.pk}"
@@ -193,43 +186,102 @@ class Tile:
 
 def page(
     outputs: QuerySet[RunOutput],
-    after: tuple[datetime, int] | None,
+    after: Cursor | None,
     user: AbstractBaseUser,
+    team: Team,
     *,
+    uploads: QuerySet[Upload] | None = None,
     by_favourite: bool = False,
-) -> tuple[list[Tile], str]:
-    """One page of tiles and the cursor of the next ("" on the last page). Two queries.
+) -> tuple[list[Tile | UploadTile], str]:
+    """One page of tiles and the cursor of the next ("" on the last page). Three queries
+    (outputs, uploads, the member's stars among them).
 
     by_favourite (the favourites filter): the same order, read from the member's stars
-    (favourite_gallery: their copy of the output's time, and its id), so a member with 20
-    stars in a team of 100,000 outputs reads 20 index entries, not the team's.
+    (favourite_gallery, favourite_upload_gallery: their copy of the item's time, and its
+    id), so a member with 20 stars in a team of 100,000 outputs reads 20 index entries.
     """
-    moment_field = "favourites__output_created_at" if by_favourite else "created_at"
-    id_field = "favourites__output_id" if by_favourite else "id"
-    if after is not None:
-        moment, pk = after
-        # The plain range lets the index seek; the OR breaks ties on created_at by id.
-        outputs = outputs.filter(**{f"{moment_field}__lte": moment}).filter(
-            Q(**{f"{moment_field}__lt": moment}) | Q(**{f"{id_field}__lt": pk})
-        )
-    rows = list(
-        outputs.select_related("run", "run__created_by")
+    rows: list[RunOutput | Upload] = list(
+        keyset(outputs, after, user, team, kind="o", by_favourite=by_favourite)
+        .select_related("run", "run__created_by")
         .defer("text", "run__inputs", "run__outputs_raw", "run__error_message")
-        .annotate(text_start=Substr("text", 1, TEXT_TILE_CHARS))
-        .order_by(f"-{moment_field}", f"-{id_field}")[: PAGE_SIZE + 1]
+        .annotate(text_start=Substr("text", 1, TEXT_TILE_CHARS))[: PAGE_SIZE + 1]
     )
+    if uploads is not None:
+        rows += list(
+            keyset(uploads, after, user, team, kind="u", by_favourite=by_favourite).select_related(
+                "uploaded_by"
+            )[: PAGE_SIZE + 1]
+        )
+        rows.sort(key=_order_key, reverse=True)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    return tiles(rows, user), (encode_cursor(rows[-1]) if more else "")
+    page_outputs = [r for r in rows if isinstance(r, RunOutput)]
+    page_uploads = [r for r in rows if isinstance(r, Upload)]
+    starred_outputs, starred_uploads = stars(user, page_outputs, page_uploads)
+    made_outputs = iter(tiles(page_outputs, user, starred_outputs))
+    made_uploads = iter(upload_tiles(page_uploads, starred_uploads))
+    ordered = [next(made_uploads if isinstance(r, Upload) else made_outputs) for r in rows]
+    return ordered, (encode_cursor(rows[-1]) if more else "")
 
 
-def tiles(rows: list[RunOutput], user: AbstractBaseUser) -> list[Tile]:
-    """Tiles for outputs whose run is loaded; one query for the member's stars among them."""
-    starred = set(
-        Favourite.objects.filter(user=user, output_id__in=[o.pk for o in rows]).values_list(
-            "output_id", flat=True
-        )
+def keyset(
+    items: QuerySet[Any],
+    after: Cursor | None,
+    user: AbstractBaseUser,
+    team: Team,
+    *,
+    kind: str,
+    by_favourite: bool = False,
+) -> QuerySet[Any]:
+    """One source's rows (kind "o": outputs, "u": uploads) after the cursor, in gallery order.
+
+    by_favourite: only the member's stars, walked on their index (favourite_gallery or
+    favourite_upload_gallery) by the star's copy of the item's time. The star and the
+    cursor are one filter() call: in separate calls each condition on the multi-valued
+    `favourites` would join a star of its own, perhaps another member's of the same item.
+    """
+    item_id = "output_id" if kind == "o" else "upload_id"
+    moment_field = "favourites__output_created_at" if by_favourite else "created_at"
+    id_field = f"favourites__{item_id}" if by_favourite else "id"
+    conditions = [Q(favourites__user=user, favourites__team=team)] if by_favourite else []
+    if after is not None:
+        conditions += cursor_filters(after, kind, moment_field, id_field)
+    if conditions:
+        items = items.filter(*conditions)
+    return items.order_by(f"-{moment_field}", f"-{id_field}")
+
+
+def _order_key(row: RunOutput | Upload) -> tuple[datetime, str, int]:
+    assert row.created_at is not None
+    return row.created_at, "u" if isinstance(row, Upload) else "o", row.pk
+
+
+def stars(
+    user: AbstractBaseUser, outputs: list[RunOutput], uploads: list[Upload]
+) -> tuple[set[int], set[int]]:
+    """The pks of the outputs and of the uploads among these that the member starred."""
+    if not outputs and not uploads:
+        return set(), set()
+    pairs = Favourite.objects.filter(user=user).filter(
+        Q(output_id__in=[o.pk for o in outputs]) | Q(upload_id__in=[u.pk for u in uploads])
     )
+    starred_outputs: set[int] = set()
+    starred_uploads: set[int] = set()
+    for output_id, upload_id in pairs.values_list("output_id", "upload_id"):
+        if output_id is not None:
+            starred_outputs.add(output_id)
+        else:
+            starred_uploads.add(upload_id)
+    return starred_outputs, starred_uploads
+
+
+def tiles(
+    rows: list[RunOutput], user: AbstractBaseUser, starred: set[int] | None = None
+) -> list[Tile]:
+    """Tiles for outputs whose run is loaded; one query for the member's stars among them
+    (none when `starred`, the pks of those starred, is given)."""
+    if starred is None:
+        starred = stars(user, rows, [])[0]
     return [
         Tile(
             output=output,

@@ -1,7 +1,8 @@
-"""The gallery (/gallery/), stars on outputs, and compare (/gallery/compare?o=..&o=..).
+"""The gallery (/gallery/: kept outputs and uploads), stars on both, and compare
+(/gallery/compare?o=..&o=u..).
 
 Any member of the team may look (viewers too) and star: a star is the member's own, and
-changes nothing anyone else sees. Another team's output is 404, as everywhere.
+changes nothing anyone else sees. Another team's output or upload is 404, as everywhere.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from gallery import compare as comparing
 from gallery import listing
 from gallery.models import Favourite
 from runs.models import OutputKeepStatus, RunOutput
-from teams.access import require_membership
+from teams.access import get_for_team_or_404, require_membership
+from uploads.models import Upload
 
 
 def _kept_output(request: HttpRequest, output_id: str) -> RunOutput:
@@ -44,7 +46,12 @@ def index(request: HttpRequest) -> HttpResponse:
     after_raw = request.GET.get("after")
     after = listing.decode_cursor(after_raw)
     tiles, next_cursor = listing.page(
-        outputs, after, request.user, by_favourite=bool(form.cleaned_data.get("favourites"))
+        outputs,
+        after,
+        request.user,
+        team,
+        uploads=listing.uploads_filtered(team, form),
+        by_favourite=bool(form.cleaned_data.get("favourites")),
     )
     query = listing.filter_query(request.GET)
     ctx = {
@@ -64,32 +71,41 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "gallery/index.html", ctx)
 
 
-@require_POST
-def toggle_favourite(request: HttpRequest, output_id: str) -> HttpResponse:
+def _toggle(request: HttpRequest, item: RunOutput | Upload) -> HttpResponse:
     """Star or unstar (POST starred=1 or 0): the same POST twice leaves the same state."""
-    output = _kept_output(request, output_id)
     membership = require_membership(request)
+    field = "upload" if isinstance(item, Upload) else "output"
     want = request.POST.get("starred", "1") != "0"
     if want:
         try:
             with transaction.atomic():
                 Favourite.objects.get_or_create(
                     user=request.user,
-                    output=output,
-                    defaults={"team": membership.team, "output_created_at": output.created_at},
+                    **{field: item},
+                    defaults={"team": membership.team, "output_created_at": item.created_at},
                 )
         except IntegrityError:
             pass  # a double click raced us to the same row: starred all the same
     else:
-        Favourite.objects.filter(user=request.user, output=output).delete()
+        Favourite.objects.filter(user=request.user, **{field: item}).delete()
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=False):
         target = ""
     if request.htmx:
         where = request.POST.get("where", "tile")
-        ctx = {"output": output, "favourite": want, "where": where, "next": target}
+        ctx = {field: item, "favourite": want, "where": where, "next": target}
         return render(request, "gallery/_favourite.html", ctx)
     return redirect(target or "gallery:index")
+
+
+@require_POST
+def toggle_favourite(request: HttpRequest, output_id: str) -> HttpResponse:
+    return _toggle(request, _kept_output(request, output_id))
+
+
+@require_POST
+def toggle_upload_favourite(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _toggle(request, get_for_team_or_404(request, Upload, public_id=public_id))
 
 
 @require_safe

@@ -22,6 +22,7 @@ from runs import keeping, reconcile, refresh, sweep, sync, thumbnails
 from runs.jobs import savepoint
 from runs.models import OutputKeepStatus, RunStatus, WebhookDelivery
 from runs.submit import SubmitOutcome
+from uploads import thumbnails as upload_thumbnails
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,10 @@ def make_thumbnails(run_pk: int) -> None:
 
 @task(queue_name=OUTPUTS_QUEUE)
 def make_due_thumbnails() -> None:
-    """Thumbnails still missing: a lost task, a storage error to retry, older outputs."""
+    """Thumbnails still missing: a lost task, a storage error to retry, older outputs, and
+    uploads' (uploads.thumbnails: the gallery shows them too)."""
     thumbnails.make_due_thumbnails()
+    upload_thumbnails.make_due_upload_thumbnails()
 
 
 @task()

@@ -88,6 +88,8 @@ TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
     # Uploads (issue 15): posting a file into team A's workspace, and a kept upload's file.
     lambda a: Probe("post", "/uploads/", {"workspace": a.workspace_id, "kind": "image"}),
     lambda a: f"/uploads/{a.extra['upload'].public_id}/file",
+    # Uploads in the gallery (issue 16): a kept upload's thumbnail (made in the fixture).
+    lambda a: f"/uploads/{a.extra['upload'].public_id}/thumb/small",
     # "Use in another technique" of team A's kept image, and the form it opens.
     lambda a: f"/runs/{a.extra['image_run'].code}/outputs/0/use",
     lambda a: (
@@ -155,6 +157,15 @@ TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
         "post", "/spend/budget/members", {"member": str(a.extra["bob"].pk), "monthly_amount": "1"}
     ),
     lambda a: Probe("post", f"/spend/budget/members/{a.extra['member_budget'].pk}/delete"),
+    # Uploads in the gallery: comparing team A's upload with its output, starring it.
+    lambda a: f"/gallery/compare?o=u{a.extra['upload'].pk}&o={a.extra['image_output'].pk}",
+    lambda a: Probe("post", f"/gallery/uploads/{a.extra['upload'].public_id}/favourite"),
+    lambda a: Probe(
+        "post",
+        f"/gallery/uploads/{a.extra['upload'].public_id}/favourite",
+        {"starred": "0"},
+        headers={"HX-Request": "true"},
+    ),
     # Not here: URLs that name no object and act on the current team (/runs/, the CSV
     # export, POST /runs/sync, the run form's picker /inputs/picker): dave gets his own
     # team's, see tests/runs/test_sync_button.py::test_the_button_syncs_only_the_members_team
@@ -192,9 +203,11 @@ def _upload_objects(team_a, alice) -> dict[str, object]:
     from tests.runs.inputs_helpers import kept_image_run
     from tests.uploads import images
     from uploads.services import keep_upload
+    from uploads.thumbnails import make_upload_thumbnail
     from uploads.validation import prepare
 
     upload = keep_upload(team_a, alice, prepare(images.png(), name="probe.png", kind="image"))
+    make_upload_thumbnail(upload.pk)
     return {"upload": upload, "image_run": kept_image_run(team_a, alice, code_suffix="_probe")}
 
 

@@ -21,6 +21,15 @@ class UploadKind(models.TextChoices):
     VIDEO = "video", "Video"
 
 
+class ThumbStatus(models.TextChoices):
+    """As runs.models.ThumbStatus (the same words), for uploads: uploads import no runs."""
+
+    PENDING = "pending", "Not made yet"
+    MADE = "made", "Made"
+    NONE = "none", "No thumbnail for this kind"
+    FAILED = "failed", "Could not be made"
+
+
 class Upload(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="uploads")
@@ -44,6 +53,15 @@ class Upload(models.Model):
         default=False, help_text="The photo carried EXIF (perhaps a GPS position): removed."
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Thumbnails for the gallery (uploads.thumbnails, made once in the worker, like a kept
+    # output's): storage names of the small and large WebP, "" until made.
+    thumb_status = models.CharField(
+        max_length=10, choices=ThumbStatus.choices, default=ThumbStatus.PENDING
+    )
+    thumb_small = models.CharField(max_length=300, blank=True)
+    thumb_large = models.CharField(max_length=300, blank=True)
+    thumb_attempts = models.PositiveSmallIntegerField(default=0)
+    thumb_error = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -52,10 +70,18 @@ class Upload(models.Model):
         ]
         indexes = [
             models.Index(fields=["team", "kind", "-created_at"], name="upload_team_recent"),
+            # The gallery's keyset pages (gallery.listing), as runoutput's output_gallery.
+            models.Index(fields=["team", "-created_at", "-id"], name="upload_gallery"),
+            # Uploads still waiting for their thumbnails (the periodic runs.thumbs job).
+            models.Index(fields=["thumb_status"], name="upload_thumb_due"),
         ]
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.team})"
+
+    @property
+    def has_thumb(self) -> bool:
+        return self.thumb_status == ThumbStatus.MADE and bool(self.thumb_small)
 
     @property
     def ref(self) -> str:

@@ -22,6 +22,7 @@ from teams.models import Role, SecretUnavailable
 from teams.services import NoConnection, get_connection
 from uploads.models import Upload
 from uploads.services import AssetFailed, Source, asset_for, keep_upload, upload_client
+from uploads.tasks import thumbs_soon
 from uploads.validation import MAX_VIDEO_BYTES, Refused, prepare
 
 _KINDS = {"image", "video"}
@@ -86,6 +87,8 @@ def upload_file(request: HttpRequest) -> JsonResponse:
         return _refused(str(exc))
     reused = Upload.objects.filter(team=team, sha256=prepared.sha256).exists()
     upload = keep_upload(team, request.user, prepared)
+    if not reused:
+        thumbs_soon(upload.pk)
     try:
         client = upload_client(team, upload.size)
         asset = asset_for(
@@ -122,3 +125,21 @@ def upload_content(request: HttpRequest, public_id: str) -> HttpResponse:
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@require_safe
+def upload_thumb(request: HttpRequest, public_id: str, size: str) -> HttpResponse:
+    """One of an upload's thumbnails (uploads.thumbnails: "small" or "large"), as WebP."""
+    upload = get_for_team_or_404(request, Upload, public_id=public_id)
+    name = {"small": upload.thumb_small, "large": upload.thumb_large}.get(size)
+    if not upload.has_thumb or not name:
+        raise Http404("This upload has no thumbnail.")
+    etag = f'"t{size[0]}-{upload.sha256[:24]}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
+    if request.headers.get("If-None-Match") == etag:
+        return HttpResponse(status=304, headers=headers)
+    try:
+        handle = default_storage.open(name, "rb")
+    except OSError as exc:
+        raise Http404("The thumbnail is missing from storage.") from exc
+    return FileResponse(handle, content_type="image/webp", headers=headers)

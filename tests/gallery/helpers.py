@@ -61,3 +61,38 @@ def make_outputs(
             ]
         )
     return made
+
+
+def make_uploads(
+    team,
+    user,
+    n: int,
+    *,
+    start: datetime | None = None,
+    kind: str = "image",
+    name: str = "holiday",
+    step: timedelta = timedelta(seconds=1),
+):
+    """n uploads (rows only, no files), `step` apart, the newest last."""
+    from uploads.models import Upload
+
+    start = start or timezone.now() - timedelta(seconds=n + 10)
+    content_type = "image/png" if kind == "image" else "video/mp4"
+    return Upload.objects.bulk_create(
+        [
+            Upload(
+                team=team,
+                uploaded_by=user,
+                file=f"uploads/bulk/{team.pk}-{name}-{i}.bin",
+                sha256=f"{team.pk:08x}{name.encode().hex()[:16]:0<16}{i:040x}",
+                size=100,
+                content_type=content_type,
+                kind=kind,
+                width=64,
+                height=48,
+                original_name=f"{name}-{i}.{'png' if kind == 'image' else 'mp4'}",
+                created_at=start + step * i,
+            )
+            for i in range(n)
+        ]
+    )

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from gallery import listing
-from tests.gallery.helpers import make_outputs
+from tests.gallery.helpers import make_outputs, make_uploads
 
 pytestmark = pytest.mark.django_db
 
@@ -80,26 +80,31 @@ def test_the_next_link_keeps_the_filters_and_htmx_gets_only_the_tiles(team_a, bo
 
 def test_the_cursor_round_trips_and_refuses_other_shapes(team_a, bob):
     output = make_outputs(team_a, bob, 1)[0]
-    moment, pk = listing.decode_cursor(listing.encode_cursor(output))
-    assert pk == output.pk and moment == output.created_at
+    moment, kind, pk = listing.decode_cursor(listing.encode_cursor(output))
+    assert pk == output.pk and moment == output.created_at and kind == "o"
     for bad in ["", "x", "eC4xLjI", "by4x", "by5hYmMuMQ", "by45OTk5OTk5OTk5OTk5OTk5OTkuMQ"]:
         assert listing.decode_cursor(bad) is None
 
 
+@pytest.mark.parametrize("with_uploads", [False, True])
 @pytest.mark.parametrize("deep", [False, True])
 def test_the_page_costs_the_same_few_queries_at_10k_outputs(
-    deep, team_a, bob, bob_client, django_assert_max_num_queries
+    deep, with_uploads, team_a, bob, bob_client, django_assert_max_num_queries
 ):
     outputs = make_outputs(team_a, bob, 10_000)
+    if with_uploads:  # interleaved with the outputs: every page merges both kinds
+        make_uploads(team_a, bob, 2_000, start=outputs[0].created_at, step=timedelta(seconds=5))
     url = "/gallery/"
     if deep:
         url += f"?after={listing.encode_cursor(outputs[len(outputs) // 2])}"
     bob_client.get(url)  # warm the per-team facet cache, as any second page view finds it
     with django_assert_max_num_queries(9) as captured:
         response = bob_client.get(url)
-    assert len(response.context["tiles"]) == listing.PAGE_SIZE
-    page_query = next(q["sql"] for q in captured.captured_queries if "LIMIT 49" in q["sql"])
-    assert "OFFSET" not in page_query
+    tiles = response.context["tiles"]
+    assert len(tiles) == listing.PAGE_SIZE
+    assert any(getattr(t, "is_upload", False) for t in tiles) == with_uploads
+    page_queries = [q["sql"] for q in captured.captured_queries if "LIMIT 49" in q["sql"]]
+    assert len(page_queries) == 2 and not any("OFFSET" in sql for sql in page_queries)
 
 
 def test_the_page_query_uses_the_gallery_index(team_a, bob):
@@ -110,6 +115,13 @@ def test_the_page_query_uses_the_gallery_index(team_a, bob):
     plan = query_plan(sql, params)
     assert "output_gallery" in plan
     assert "TEMP B-TREE" not in plan and "Sort" not in plan  # the index gives the order
+    make_uploads(team_a, bob, 200)
+    form = listing.filter_form(listing.QueryDict(""), team_a)
+    uploads = listing.uploads_filtered(team_a, form)
+    sql, params = uploads.order_by("-created_at", "-id")[:49].query.sql_with_params()
+    plan = query_plan(sql, params)
+    assert "upload_gallery" in plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan
 
 
 def test_favourites_pages_walk_the_members_stars_in_gallery_order(team_a, bob, bob_client):
@@ -132,8 +144,9 @@ def test_favourites_pages_walk_the_members_stars_in_gallery_order(team_a, bob, b
         url = next_link(response.content.decode())
     assert seen == [o.pk for o in reversed(starred)]
     form = listing.filter_form(listing.QueryDict("favourites=on"), team_a)
-    queryset = listing.filtered(team_a, form, bob).order_by(
-        "-favourites__output_created_at", "-favourites__output_id"
+    after = listing.decode_cursor(listing.encode_cursor(starred[-5]))  # a second page
+    queryset = listing.keyset(
+        listing.filtered(team_a, form, bob), after, bob, team_a, kind="o", by_favourite=True
     )[:49]
     sql, params = queryset.query.sql_with_params()
     plan = query_plan(sql, params)

@@ -76,7 +76,9 @@ def test_a_small_image_is_not_enlarged(team_a, bob):
 
 
 def test_a_decompression_bomb_is_refused_unread(team_a, bob, monkeypatch):
-    monkeypatch.setattr(thumbnails, "MAX_PIXELS", 1000)
+    from florasite.lib import thumbs  # where the guard lives (shared with uploads)
+
+    monkeypatch.setattr(thumbs, "MAX_PIXELS", 1000)
     output = kept_output(team_a, bob, image_bytes((100, 100)))
     assert thumbnails.make_thumbnail(output.pk) == ThumbStatus.FAILED
     output.refresh_from_db()

@@ -1,0 +1,79 @@
+"""Thumbnails from bytes: WebP in two fixed sizes, decoding guarded. Plumbing: no app.
+
+Shared by runs.thumbnails (kept outputs) and uploads.thumbnails (files members uploaded):
+both store what render() makes and record whether it worked. An image whose header claims
+more than MAX_PIXELS is refused before a byte of it is decoded (a decompression bomb), and
+anything Pillow cannot read is Refused, for good: a second attempt would read the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = ["MAX_PIXELS", "SIZES", "Refused", "is_thumbnailable", "render", "thumb_box"]
+
+SIZES = {"small": 320, "large": 640}
+# 50 megapixels: a 7000 x 7000 image still gets one; a 1 GB pixel bomb is refused unread.
+MAX_PIXELS = 50_000_000
+QUALITY = 80
+
+
+class Refused(Exception):
+    """This file cannot be made into a thumbnail, now or ever."""
+
+
+def is_thumbnailable(content_type: str) -> bool:
+    """An image Pillow may read (SVG is not one: it is never rasterised here)."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media.startswith("image/") and media != "image/svg+xml"
+
+
+def thumb_box(width: int | None, height: int | None, size: str) -> tuple[int, int]:
+    """The thumbnail's own width and height for an image of width x height (for <img>)."""
+    longest = SIZES[size]
+    if not width or not height:
+        return longest, longest
+    scale = min(1.0, longest / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _open(data: bytes) -> Image.Image:
+    with warnings.catch_warnings():
+        # Pillow only warns between MAX_IMAGE_PIXELS and twice that: refuse those too.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise Refused("The image is too large to make a thumbnail of.") from exc
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise Refused("The file is not an image this site can read.") from exc
+    if image.width * image.height > MAX_PIXELS:
+        raise Refused(
+            f"The image is {image.width} x {image.height} pixels, more than a thumbnail is "
+            f"made of ({MAX_PIXELS // 1_000_000} megapixels)."
+        )
+    return image
+
+
+def render(data: bytes) -> tuple[dict[str, bytes], tuple[int, int]]:
+    """WebP bytes per size, and the image's own size (turned as its EXIF says)."""
+    image = _open(data)
+    try:
+        image.seek(0)  # an animated GIF or WebP: its first frame
+        image.load()
+        image = ImageOps.exif_transpose(image) or image
+    except Exception as exc:  # a truncated or corrupt file fails on decoding
+        raise Refused("The image could not be decoded.") from exc
+    mode = "RGBA" if image.mode in ("RGBA", "LA", "P", "PA") else "RGB"
+    image = image.convert(mode)
+    made: dict[str, bytes] = {}
+    for name, longest in sorted(SIZES.items(), key=lambda item: -item[1]):
+        copy = image.copy()
+        copy.thumbnail((longest, longest), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        copy.save(buffer, "WEBP", quality=QUALITY, method=4)
+        made[name] = buffer.getvalue()
+    return made, image.size
