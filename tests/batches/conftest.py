@@ -45,7 +45,7 @@ def lines_batch(team, user, technique, count: int, *, key: str = "intent-1") -> 
     return batch
 
 
-def run_to_the_end(batch: Batch, clock, *, passes: int = 200) -> int:
+def run_to_the_end(batch: Batch, clock, *, passes: int = 200, after_pass=None) -> int:
     """Start rows, move the sandbox on, refresh runs, until no row waits and no run is in
     flight; returns how many passes it took."""
     for number in range(1, passes + 1):
@@ -57,4 +57,6 @@ def run_to_the_end(batch: Batch, clock, *, passes: int = 200) -> int:
             refresh.refresh_in_background(pk)
         if services.totals(batch).finished:
             return number
+        if after_pass is not None:
+            after_pass()
     raise AssertionError(f"batch not finished after {passes} passes: {services.totals(batch)}")
