@@ -32,6 +32,7 @@ class BatchSource(models.TextChoices):
     FORM = "form", "Several values in the run form"
     LINES = "lines", "One run per line"
     CSV = "csv", "A CSV file"
+    FILES = "files", "One run per file"
     BOARD = "board", "Every output of a board"
 
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("techniques/", include("techniques.urls")),
     path("uploads/", include("uploads.urls")),
     path("gallery/", include("gallery.urls")),
+    path("batches/", include("batches.urls")),
     path("", include("runs.urls")),
     path("", include("boards.urls")),
     path("healthz", views.healthz, name="healthz"),
