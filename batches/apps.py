@@ -11,7 +11,12 @@ class BatchesConfig(AppConfig):
 
     def ready(self) -> None:
         from batches import tasks
+        from batches.views.start import batch_of_form
         from florasite import periodic
+        from runs.multi import register_batch_maker
+
+        # The run form's several runs (allow_multiple) become a batch.
+        register_batch_maker(batch_of_form)
 
         # Rows of every batch are started here, a few per team at a time (batches.worker).
         periodic.register("batches.start", timedelta(seconds=2), tasks.start_batch_rows)

@@ -14,7 +14,9 @@ intent as FLORA's Idempotency-Key, so:
   ``submitting``: runs.reconcile finds it in FLORA's history, or resends the SAME key.
 
 FLORA's 429 (or our own bulkhead refusing to send) started nothing: that row gets a new key,
-goes back to the queue, and every queued row of the team waits out ``Retry-After``.
+goes back to the queue, and every queued row of the team waits out ``Retry-After``. A refusal
+every later row would get too (401, 402, 403) stops the batch's queued rows: they are marked
+failed, not sent, and "Retry failed" sends them when the cause is fixed.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ CLAIM_FOR = timedelta(seconds=90)
 DEFAULT_RETRY_AFTER = 2
 # Our answers that mean "nothing was sent or started, try later": FLORA's 429, our bulkhead.
 BUSY = {429, 503}
+# Refusals every later row of the batch would get too (the key, the credits, the workspace):
+# those rows are not sent; "Retry failed" sends them once the cause is fixed.
+STOPS_THE_BATCH = {401, 402, 403}
 
 
 def _due(now: datetime) -> Q:
@@ -173,6 +178,11 @@ def _start(client, connection, team: Team, row: BatchRow) -> int | None:  # noqa
             note=f"FLORA asked to slow down; tried again later ({refusal.code}).",
         )
         return refusal.retry_after or DEFAULT_RETRY_AFTER
+    if refusal is not None and refusal.status_code in STOPS_THE_BATCH:
+        batch.rows.filter(state=RowState.QUEUED).update(
+            state=RowState.FAILED,
+            note=f"Not started: FLORA refused run {row.position} ({refusal.message})"[:300],
+        )
     if not outcome.already_submitted and links:
         record_links([run], [links])
     note = "" if run.status != RunStatus.FAILED_TO_START else run.error_message[:300]

@@ -211,3 +211,33 @@ def new_batch(request: HttpRequest, technique_id: str) -> HttpResponse:
         start_soon()
         messages.success(request, f"Batch of {size} runs made: they start in the background.")
     return redirect("batches:detail", code=batch.code)
+
+
+def batch_of_form(
+    request: HttpRequest,
+    technique: Technique,
+    workspace_id: str,
+    intent_key: str,
+    plan: list[list[dict[str, str]]],
+) -> HttpResponse:
+    """The run form's several runs (allow_multiple) as a batch (runs.multi): the form has
+    already confirmed the count and price and sent its files; the worker starts the runs."""
+    membership = require_role(request, Role.MEMBER)
+    batch, made = services.create_batch(
+        membership=membership,
+        user=request.user,
+        technique=technique,
+        workspace_id=workspace_id,
+        intent_key=intent_key,
+        plan=plan,
+        source=BatchSource.FORM,
+    )
+    if not made:
+        messages.info(request, "This form was already submitted: here is its batch.")
+    elif batch.status == BatchStatus.ACTIVE:
+        start_soon()
+        messages.success(
+            request,
+            f"Started a batch of {batch.size} runs of {batch.technique_name}, one per value.",
+        )
+    return redirect("batches:detail", code=batch.code)
