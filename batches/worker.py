@@ -30,12 +30,12 @@ from django.utils import timezone
 
 from batches.models import Batch, BatchRow, BatchStatus, RowState
 from batches.services import row_intent
-from flora import Technique
+from flora import Flora, Technique
 from runs.inputs import record_links
 from runs.models import IN_FLIGHT_STATUSES, RunStatus
 from runs.submit import submit
 from runs.tasks import reconcile_soon
-from teams.models import SecretUnavailable, Team
+from teams.models import FloraConnection, SecretUnavailable, Team
 from teams.services import NoConnection, flora_client, get_connection
 from techniques.media import choice_for, kind_of
 from uploads.services import AssetFailed, asset_for, upload_client
@@ -121,7 +121,9 @@ def _claim(row: BatchRow, now: datetime) -> bool:
     return claimed == 1
 
 
-def _with_files(team: Team, batch: Batch, row: BatchRow) -> tuple[list[dict[str, str]], list]:
+def _with_files(
+    team: Team, batch: Batch, row: BatchRow
+) -> tuple[list[dict[str, str]], list[tuple[str, int]]]:
     """The row's inputs with each kept file made an asset of the workspace (at most once
     per content: uploads.services.asset_for); AssetFailed when one cannot be sent."""
     inputs, links = [], []
@@ -145,7 +147,7 @@ def _with_files(team: Team, batch: Batch, row: BatchRow) -> tuple[list[dict[str,
     return inputs, links
 
 
-def _start(client, connection, team: Team, row: BatchRow) -> int | None:  # noqa: ANN001
+def _start(client: Flora, connection: FloraConnection, team: Team, row: BatchRow) -> int | None:
     """Start one claimed row; the seconds to wait when FLORA asked us to slow down."""
     batch = row.batch
     try:

@@ -3,6 +3,7 @@ approve, cancel, retry failed, download all, add all to a board."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +24,7 @@ from boards.models import Board
 from boards.views.download import MAX_ITEMS, manifest_csv
 from runs.display import extension, technique_slug
 from runs.models import OutputKeepStatus, RunOutput
-from runs.serving import stream_zip
+from runs.serving import ZipEntry, stream_zip
 from teams.access import require_membership, require_role
 from teams.models import Membership, Role
 
@@ -128,7 +129,7 @@ def download(request: HttpRequest, code: str) -> HttpResponse:
     outputs = display.outputs_of(batch)[:MAX_ITEMS]
     lines = [(_zip_name(o, n), o, "", "") for n, o in enumerate(outputs, start=1)]
 
-    def entries():  # noqa: ANN202
+    def entries() -> Iterator[ZipEntry]:
         for name, output, _, _ in lines:
             if output.keep_status != OutputKeepStatus.KEPT:
                 continue
