@@ -109,3 +109,15 @@ class BatchRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch.code} #{self.position}"
+
+
+class TeamPass(models.Model):
+    """Who is starting a team's batch rows right now: one pass per team at a time, so the
+    concurrency count it makes is not made by a second pass at the same moment. Claimed by a
+    conditional UPDATE on busy_until (a dead worker's claim runs out)."""
+
+    team = models.OneToOneField("teams.Team", on_delete=models.CASCADE, related_name="+")
+    busy_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"batch pass of team {self.team_id}"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.db import transaction
 from django_tasks import task
 
 from batches import worker
+from batches.models import BatchRow, RowState
 
 logger = logging.getLogger(__name__)
 
@@ -28,3 +30,13 @@ def start_soon() -> None:
             logger.exception("Could not queue a batch pass; the periodic job will start it")
 
     transaction.on_commit(enqueue)
+
+
+def run_ended(sender: Any, *, run_pk: int, **kwargs: Any) -> None:
+    """runs.state.outputs_waiting (a run completed): a batch's slot is free, so start the
+    next row now rather than at the next batches.start tick."""
+    if BatchRow.objects.filter(run_id=run_pk, state=RowState.STARTED).exists():
+        try:
+            start_batch_rows.enqueue()
+        except Exception:
+            logger.exception("Could not queue a batch pass; the periodic job will start it")

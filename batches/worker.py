@@ -2,11 +2,11 @@
 
     start_due()   # the periodic job "batches.start" (every 2 s), and a task after a batch is made
 
-Each pass, per team with rows due: count the team's batch runs in flight, claim up to
-FLORASITE_BATCH_CONCURRENCY minus that many queued rows (a conditional UPDATE: any number of
-workers may run this), and start each through runs.submit.submit, the one path that creates
-runs, with the row's intent key. That writes the Run row before the create and sends the
-intent as FLORA's Idempotency-Key, so:
+Each pass, per team with rows due (one pass per team at a time: TeamPass): count the team's
+batch runs in flight, claim up to FLORASITE_BATCH_CONCURRENCY minus that many queued rows (a
+conditional UPDATE: any number of workers may run this), and start each through
+runs.submit.submit, the one path that creates runs, with the row's intent key. That writes
+the Run row before the create and sends the intent as FLORA's Idempotency-Key, so:
 
 - a worker killed after the Run row was written finds it on the next pass (the claim runs out
   after CLAIM_FOR) and links it: submit() answers "already submitted" and calls nothing;
@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from batches.models import Batch, BatchRow, BatchStatus, RowState
+from batches.models import Batch, BatchRow, BatchStatus, RowState, TeamPass
 from batches.services import row_intent
 from flora import Flora, Technique
 from runs.inputs import record_links
@@ -82,6 +82,21 @@ def in_flight(team: Team, now: datetime) -> int:
 
 
 def _start_for_team(team: Team, now: datetime) -> int:
+    TeamPass.objects.get_or_create(team=team)
+    won = (
+        TeamPass.objects.filter(team=team)
+        .filter(Q(busy_until__isnull=True) | Q(busy_until__lt=now))
+        .update(busy_until=now + CLAIM_FOR)
+    )
+    if not won:
+        return 0  # another worker is starting this team's rows; it counts the slots
+    try:
+        return _start_slots(team, now)
+    finally:
+        TeamPass.objects.filter(team=team).update(busy_until=None)
+
+
+def _start_slots(team: Team, now: datetime) -> int:
     slots = settings.FLORASITE_BATCH_CONCURRENCY - in_flight(team, now)
     if slots <= 0:
         return 0

@@ -57,3 +57,41 @@ def test_the_same_form_twice_is_one_batch(team_a, bob, tarot):
     )
     assert again == first and not made
     assert BatchRow.objects.count() == 3
+
+
+def test_one_pass_per_team_at_a_time(team_a, bob, tarot, upstream):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from batches.models import TeamPass
+
+    batch = lines_batch(team_a, bob, tarot, 3)
+    # Another worker is in the middle of a pass for this team: this one starts nothing.
+    TeamPass.objects.create(team=team_a, busy_until=timezone.now() + timedelta(seconds=30))
+    assert worker.start_due() == 0 and upstream.creates == 0
+    # A pass left by a dead worker runs out.
+    later = timezone.now() + timedelta(seconds=31)
+    assert worker.start_due(now=later) == 3
+    assert TeamPass.objects.get(team=team_a).busy_until is None
+    assert batch.rows.filter(state=RowState.STARTED).count() == 3
+
+
+def test_a_completed_batch_run_starts_the_next_row_at_once(
+    team_a, bob, tarot, upstream, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from batches import tasks
+    from runs.state import outputs_waiting
+
+    queued: list[bool] = []
+    fake = SimpleNamespace(enqueue=lambda: queued.append(True))
+    monkeypatch.setattr(tasks, "start_batch_rows", fake)
+    batch = lines_batch(team_a, bob, tarot, 2)
+    worker.start_due()
+    run = batch.rows.get(position=1).run
+    outputs_waiting.send(sender=Run, run_pk=run.pk)
+    assert queued == [True]
+    outputs_waiting.send(sender=Run, run_pk=0)  # not a batch's run
+    assert queued == [True]
