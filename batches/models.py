@@ -118,6 +118,9 @@ class TeamPass(models.Model):
 
     team = models.OneToOneField("teams.Team", on_delete=models.CASCADE, related_name="+")
     busy_until = models.DateTimeField(null=True, blank=True)
+    # Set by a pass that found the team busy (a run ended meanwhile): the pass under way
+    # goes round once more instead of leaving the free slot to the next tick.
+    wanted = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"batch pass of team {self.team_id}"

@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 # runs out under it; short enough that a dead worker's rows start again soon.
 CLAIM_FOR = timedelta(seconds=90)
 DEFAULT_RETRY_AFTER = 2
+# Rounds of one team's pass when other passes asked for more (TeamPass.wanted).
+MAX_ROUNDS = 20
 # Our answers that mean "nothing was sent or started, try later": FLORA's 429, our bulkhead.
 BUSY = {429, 503}
 # Refusals every later row of the batch would get too (the key, the credits, the workspace):
@@ -89,11 +91,19 @@ def _start_for_team(team: Team, now: datetime) -> int:
         .update(busy_until=now + CLAIM_FOR)
     )
     if not won:
-        return 0  # another worker is starting this team's rows; it counts the slots
+        # Another worker is starting this team's rows: it goes round once more for us.
+        TeamPass.objects.filter(team=team).update(wanted=True)
+        return 0
+    started = 0
     try:
-        return _start_slots(team, now)
+        for _ in range(MAX_ROUNDS):
+            TeamPass.objects.filter(team=team).update(wanted=False)
+            started += _start_slots(team, now)
+            if not TeamPass.objects.filter(team=team, wanted=True).exists():
+                break
     finally:
         TeamPass.objects.filter(team=team).update(busy_until=None)
+    return started
 
 
 def _start_slots(team: Team, now: datetime) -> int:

@@ -95,3 +95,26 @@ def test_a_completed_batch_run_starts_the_next_row_at_once(
     assert queued == [True]
     outputs_waiting.send(sender=Run, run_pk=0)  # not a batch's run
     assert queued == [True]
+
+
+def test_a_pass_that_found_the_team_busy_is_made_up_by_the_one_under_way(
+    team_a, bob, tarot, upstream, monkeypatch
+):
+    from batches.models import TeamPass
+
+    batch = lines_batch(team_a, bob, tarot, 3)
+    rounds: list[int] = []
+    start_slots = worker._start_slots
+
+    def one_round(team, now):  # a pass elsewhere finds the team busy during the first round
+        rounds.append(len(rounds))
+        if len(rounds) == 1:
+            assert worker._start_for_team(team, now) == 0
+            assert TeamPass.objects.get(team=team).wanted
+        return start_slots(team, now)
+
+    monkeypatch.setattr(worker, "_start_slots", one_round)
+    assert worker.start_due() == 3
+    assert rounds == [0, 1]  # went round once more, then stopped
+    assert not TeamPass.objects.get(team=team_a).wanted
+    assert batch.rows.filter(state=RowState.STARTED).count() == 3
