@@ -88,6 +88,10 @@ FLORASITE_SHARE_VIEWS_PER_MINUTE = env_int("FLORASITE_SHARE_VIEWS_PER_MINUTE", 6
 # balancer: count each). Per-client limits then count the address they forward; 0 (direct
 # exposure) trusts no header.
 FLORASITE_PROXY_COUNT = env_int("FLORASITE_PROXY_COUNT", 0, minimum=0)
+# Batches (batches/): a batch of more runs than this needs a manager's approval before it
+# starts, and the worker keeps at most this many of a team's batch runs in flight at once.
+FLORASITE_BATCH_APPROVAL_OVER = env_int("FLORASITE_BATCH_APPROVAL_OVER", 100, minimum=1)
+FLORASITE_BATCH_CONCURRENCY = env_int("FLORASITE_BATCH_CONCURRENCY", 4, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -111,6 +115,7 @@ INSTALLED_APPS = [
     "runs",
     "boards",
     "budgets",
+    "batches",
     "gallery",
     "sandbox",
 ]

@@ -24,6 +24,7 @@ urlpatterns = [
     path("uploads/", include("uploads.urls")),
     path("gallery/", include("gallery.urls")),
     path("spend/", include("budgets.urls")),
+    path("batches/", include("batches.urls")),
     path("", include("runs.urls")),
     path("", include("boards.urls")),
     path("healthz", views.healthz, name="healthz"),

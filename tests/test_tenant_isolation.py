@@ -166,6 +166,17 @@ TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
         {"starred": "0"},
         headers={"HX-Request": "true"},
     ),
+    # Batches (issue 17): the batch page, its one live fragment, every action, the zip.
+    lambda a: f"/batches/{a.extra['batch'].code}/",
+    lambda a: _htmx(f"/batches/{a.extra['batch'].code}/live"),
+    lambda a: f"/batches/{a.extra['batch'].code}/live",
+    lambda a: f"/batches/{a.extra['batch'].code}/download.zip",
+    lambda a: Probe("post", f"/batches/{a.extra['batch'].code}/approve"),
+    lambda a: Probe("post", f"/batches/{a.extra['batch'].code}/retry"),
+    lambda a: Probe(
+        "post", f"/batches/{a.extra['batch'].code}/to-board", {"board": a.extra["board"].code}
+    ),
+    lambda a: Probe("post", f"/batches/{a.extra['batch'].code}/cancel"),
     # Not here: URLs that name no object and act on the current team (/runs/, the CSV
     # export, POST /runs/sync, the run form's picker /inputs/picker): dave gets his own
     # team's, see tests/runs/test_sync_button.py::test_the_button_syncs_only_the_members_team
@@ -183,6 +194,7 @@ def team_a_objects(team_a, alice, sandbox_http) -> TeamAObjects:
     objects.extra.update(_board_objects(team_a, alice, objects.extra["result_run"]))
     objects.extra.update(_gallery_objects(team_a, alice))
     objects.extra.update(_budget_objects(team_a))
+    objects.extra.update(_batch_objects(team_a, alice, objects.extra["result_run"]))
     return objects
 
 
@@ -196,6 +208,25 @@ def _budget_objects(team_a) -> dict[str, object]:
     bob = make_member("bob", team_a, "member")
     budget = Budget.objects.create(team=team_a, member=bob, monthly_amount=Decimal("3"))
     return {"bob": bob, "member_budget": budget}
+
+
+def _batch_objects(team_a, alice, run) -> dict[str, object]:
+    """Issue 17: a batch of two rows, the first of them the result run."""
+    from batches import services
+    from batches.models import BatchRow, RowState
+    from techniques.services import get_technique
+
+    technique = get_technique(team_a, "tech_tarot-pull").technique
+    batch, _ = services.create_batch(
+        membership=team_a.memberships.get(user=alice),
+        user=alice,
+        technique=technique,
+        workspace_id="ws_demo",
+        intent_key="isolation-probe",
+        plan=[[{"id": "question", "type": "text", "value": q}] for q in ("One?", "Two?")],
+    )
+    BatchRow.objects.filter(batch=batch, position=1).update(state=RowState.STARTED, run=run)
+    return {"batch": batch}
 
 
 def _upload_objects(team_a, alice) -> dict[str, object]:

@@ -46,10 +46,6 @@ def _items(board: Board) -> list[BoardItem]:
     )
 
 
-def _inputs(item: BoardItem) -> str:
-    return "; ".join(f"{i.label}: {i.value}" for i in input_items(item.output.run))
-
-
 def _entries(numbered: list[tuple[int, BoardItem]]) -> Iterator[ZipEntry]:
     for number, item in numbered:
         output = item.output
@@ -60,27 +56,37 @@ def _entries(numbered: list[tuple[int, BoardItem]]) -> Iterator[ZipEntry]:
         yield safe_name(number, item), output
 
 
-def _manifest(numbered: list[tuple[int, BoardItem]], lost: set[int]) -> str:
+def manifest_csv(lines: list[tuple[str, RunOutput, str, str]], lost: set[int]) -> str:
+    """The manifest.csv that ends a zip of outputs (boards', batches'): one line per
+    (name in the zip, output, note, review), saying whether and why a file is not in it."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(MANIFEST_HEADER)
-    for number, item in numbered:
-        output, run = item.output, item.output.run
+    for name, output, note, review in lines:
+        run = output.run
         status = _KEEP_WORDS.get(output.keep_status, "included")
         if output.pk in lost:
             status = "missing from storage: not in the zip"
         included = status == "included"
         row = [
-            safe_name(number, item) if included else "",
+            name if included else "",
             run.code,
             run.technique_name,
-            _inputs(item),
+            "; ".join(f"{i.label}: {i.value}" for i in input_items(run)),
             status,
-            item.note,
-            Review(item.review).label,
+            note,
+            review,
         ]
         writer.writerow([csv_cell(value) for value in row])
     return buffer.getvalue()
+
+
+def _manifest(numbered: list[tuple[int, BoardItem]], lost: set[int]) -> str:
+    lines = [
+        (safe_name(number, item), item.output, item.note, Review(item.review).label)
+        for number, item in numbered
+    ]
+    return manifest_csv(lines, lost)
 
 
 @require_safe

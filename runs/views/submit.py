@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 from runs.access import get_run_for_member
 from runs.inputs import keep_chosen_files, record_links, send_chosen_files
 from runs.models import Run, RunStatus
+from runs.multi import batch_maker
 from runs.submit import existing_runs, submit
 from runs.tasks import reconcile_soon
 from teams.access import require_membership, require_role
@@ -133,6 +134,9 @@ def start_run(request: HttpRequest, technique_id: str) -> HttpResponse:
     links = send_chosen_files(form, team=team)
     if links is None:
         return technique_page(request, form=form, status=502, **page)
+    # Several runs are a batch (when the batches app is there): the worker starts them.
+    if len(form.plan) > 1 and (make_batch := batch_maker()) is not None:
+        return make_batch(request, technique, workspace_id, form.intent_key, form.plan)
     outcome = submit(
         client=client,
         connection=connection,

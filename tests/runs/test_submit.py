@@ -10,6 +10,8 @@ import pytest
 from django.db import connection as db
 from django.test import Client
 
+from batches import worker
+from batches.models import Batch, RowState
 from runs.models import Run, RunStatus
 from sandbox import stats
 from sandbox.models import SandboxRun
@@ -277,45 +279,53 @@ def test_several_values_without_javascript_ask_to_confirm_the_total_first(
     assert confirmed["confirmed_runs"] == "2" and confirmed["intent"] == data["intent"]
     response = bob_client.post(f"/techniques/{LOOKBOOK}/run", confirmed)
 
-    first, second = Run.objects.order_by("created_at", "id")
+    # Several runs are a batch (issue 17): the request writes its rows, the worker starts them.
+    batch = Batch.objects.get()
     intent = intent_of(team_a, data, LOOKBOOK)
-    assert response["Location"] == f"/runs/{first.code}/"
-    assert (first.intent_key, second.intent_key) == (f"{intent}:1", f"{intent}:2")
-    assert first.batch_key == second.batch_key == intent
+    assert response["Location"] == f"/batches/{batch.code}/"
+    assert batch.intent_key == intent and batch.size == 2
+    assert upstream.creates == 0 and Run.objects.count() == 0
+    messages = [m.message for m in response.wsgi_request._messages]
+    assert messages == ["Started a batch of 2 runs of Product Lookbook Grid, one per value."]
+
+    assert worker.start_due() == 2
+    first, second = Run.objects.order_by("created_at", "id")
+    rows = list(batch.rows.all())
+    assert (first.intent_key, second.intent_key) == (rows[0].intent_key, rows[1].intent_key)
     assert [r.inputs[0]["value"] for r in (first, second)] == TWO_PRODUCTS.split("\n")
     assert all(r.inputs[1]["value"] == "linen" for r in (first, second))
     assert [b["idempotency_key"] for b in upstream.create_bodies()] == [
-        f"{intent}:1",
-        f"{intent}:2",
+        rows[0].intent_key,
+        rows[1].intent_key,
     ]
     assert {r.status for r in (first, second)} == {RunStatus.PENDING}
-    messages = [m.message for m in response.wsgi_request._messages]
-    assert messages == [
-        "Started 2 runs of Product Lookbook Grid, one per value. This page shows the first; "
-        "all of them are listed under Runs."
-    ]
 
     again = bob_client.post(f"/techniques/{LOOKBOOK}/run", confirmed)
-    assert again["Location"] == f"/runs/{first.code}/"
+    assert again["Location"] == f"/batches/{batch.code}/"
+    assert worker.start_due() == 0
     assert upstream.creates == 2 and stats.create_calls(DEMO) == 2
 
 
 def test_with_javascript_the_count_the_button_showed_is_confirmed(bob_client, upstream):
     response, _ = start(bob_client, LOOKBOOK, {"products": TWO_PRODUCTS}, confirmed_runs="2")
     assert response.status_code == 302
-    assert Run.objects.count() == 2
+    assert Batch.objects.get().rows.count() == 2
 
 
 def test_a_batch_refused_half_way_says_what_started(bob_client, upstream):
     upstream.fail(402, "insufficient_credits", method="POST", path=CREATE_PATH, skip=1)
     three = TWO_PRODUCTS + "\nhttps://cdn.example.com/p3.png"
     response, _ = start(bob_client, LOOKBOOK, {"products": three}, confirmed_runs="3")
-    first, second, third = Run.objects.order_by("created_at", "id")
-    assert response["Location"] == f"/runs/{first.code}/"
+    batch = Batch.objects.get()
+    assert response["Location"] == f"/batches/{batch.code}/"
+    worker.start_due()
+    first, second = Run.objects.order_by("created_at", "id")
     assert first.status == RunStatus.PENDING
-    assert second.status == third.status == RunStatus.FAILED_TO_START
+    assert second.status == RunStatus.FAILED_TO_START
     assert second.error_code == "insufficient_credits"
-    assert third.error_code == "not_attempted"
+    # The rest would be refused alike: not attempted, and retried with "Retry failed".
+    third = batch.rows.get(position=3)
+    assert third.state == RowState.FAILED and third.note.startswith("Not started: FLORA refused")
     assert upstream.creates == 2
-    [message] = [m.message for m in response.wsgi_request._messages]
-    assert message.startswith("Started 1 of 3 runs of Product Lookbook Grid. FLORA refused")
+    page = bob_client.get(f"/batches/{batch.code}/").content.decode()
+    assert "1 failed" in page or "2 failed" in page
