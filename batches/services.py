@@ -13,6 +13,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from batches.models import Batch, BatchRow, BatchSource, BatchStatus, RowState
+from budgets.services import check_total
 from runs.columns import to_decimal
 from runs.models import IN_FLIGHT_STATUSES, RunStatus
 from teams.models import Membership, Role
@@ -65,6 +66,9 @@ def create_batch(
     team = membership.team
     if existing := Batch.objects.filter(team=team, intent_key=intent_key).first():
         return existing, False
+    # The whole batch must fit the budgets left now, or none of it is made (BudgetRefused,
+    # with what remains and who can raise it). Each run is still reserved when it starts.
+    check_total(team, user, [to_decimal(technique.run_cost)] * len(plan))
     status = BatchStatus.AWAITING_APPROVAL
     if not needs_approval(len(plan), membership):
         status = BatchStatus.ACTIVE

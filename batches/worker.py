@@ -190,6 +190,13 @@ def _start(client: Flora, connection: FloraConnection, team: Team, row: BatchRow
         intent_key=row.intent_key,
         plan=[inputs],
     )
+    if outcome.blocked is not None:
+        # A budget said no (nothing was written or sent): this row and the queued rest fail
+        # with its words; "Retry failed" sends them once the budget allows.
+        note = f"Not started: {outcome.blocked}"[:300]
+        BatchRow.objects.filter(pk=row.pk).update(state=RowState.FAILED, note=note)
+        batch.rows.filter(state=RowState.QUEUED).update(state=RowState.FAILED, note=note)
+        return None
     reconcile_soon(outcome)
     run = outcome.runs[0]
     refusal = outcome.refusal

@@ -37,6 +37,7 @@ __all__ = [
     "BudgetRefused",
     "Scope",
     "end_run",
+    "check_total",
     "guard_submission",
     "managers_of",
     "reserve_many",
@@ -194,6 +195,32 @@ def reserve_many(
         )
     _after_commit(team, member_id, month)
     return entries
+
+
+def check_total(
+    team: Team,
+    member: AbstractBaseUser | None,
+    amounts: Sequence[Decimal | None],
+    *,
+    when: datetime | None = None,
+) -> None:
+    """Would these amounts fit now? BudgetRefused (the same words as reserve_many) if not.
+
+    Reserves nothing: a batch (batches.services.create_batch) is checked whole when it is
+    made, and each of its runs is reserved by the guard when the worker starts it.
+    """
+    member = member if member is not None and member.is_authenticated else None
+    units = [to_units(a) for a in amounts]
+    unknown = any(a is None for a in amounts)
+    total = sum(units)
+    month = month_key(team, when or timezone.now())
+    member_id = member.pk if member is not None else None
+    for scope, limit in limits_of(team, member_id).items():
+        if limit is None:
+            continue
+        figures = scope_figures(team, scope, month)
+        if unknown or total > limit - figures.committed:
+            raise _refusal(team, member, scope, total, month, unknown=unknown)
 
 
 def guard_submission(*, team: Team, user: AbstractBaseUser | None, runs: Sequence[Run]) -> None:

@@ -22,7 +22,9 @@ from batches.display import label_of
 from batches.models import BatchSource, BatchStatus
 from batches.tasks import start_soon
 from boards.models import Board
+from budgets.services import BudgetRefused, check_total
 from flora import Technique
+from runs.columns import to_decimal
 from runs.models import OutputKeepStatus
 from teams.access import require_membership, require_role
 from teams.models import Role
@@ -175,21 +177,34 @@ def new_batch(request: HttpRequest, technique_id: str) -> HttpResponse:
         )
         return render(request, "batches/new.html", ctx, status=400)
     size = len(plan)
-    if request.POST.get("confirmed") != str(size):
-        price = None if technique.run_cost is None else technique.run_cost * size
-        ctx = _context(
-            request,
-            technique,
-            first_runs=[label_of(inputs) for inputs in plan[:5]],
-            size=size,
-            price_total=price,
-            detail=detail,
-            needs_approval=services.needs_approval(size, membership),
-            refs=detail if source in (BatchSource.FILES, BatchSource.BOARD) else [],
-            **page,
-        )
-        ctx["token"] = token  # the same intent when it is confirmed
-        return render(request, "batches/preview.html", ctx)
+    try:
+        if request.POST.get("confirmed") == str(size):
+            # create_batch checks the budgets again, after finding a batch already made.
+            return _made(request, technique, membership, workspace_id, token_key, plan, source)
+        # Price first: a batch that does not fit the budgets left is refused whole.
+        check_total(membership.team, request.user, [to_decimal(technique.run_cost)] * size)
+    except BudgetRefused as exc:
+        ctx = _context(request, technique, errors=[exc.message], **page)
+        return render(request, "batches/new.html", ctx, status=402)
+    price = None if technique.run_cost is None else technique.run_cost * size
+    ctx = _context(
+        request,
+        technique,
+        first_runs=[label_of(inputs) for inputs in plan[:5]],
+        size=size,
+        price_total=price,
+        detail=detail,
+        needs_approval=services.needs_approval(size, membership),
+        refs=detail if source in (BatchSource.FILES, BatchSource.BOARD) else [],
+        **page,
+    )
+    ctx["token"] = token  # the same intent when it is confirmed
+    return render(request, "batches/preview.html", ctx)
+
+
+def _made(request, technique, membership, workspace_id, token_key, plan, source) -> HttpResponse:
+    """The confirmed batch: its rows written (services.create_batch), its page."""
+    size = len(plan)
     batch, made = services.create_batch(
         membership=membership,
         user=request.user,

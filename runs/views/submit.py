@@ -19,7 +19,7 @@ from runs.access import get_run_for_member
 from runs.inputs import keep_chosen_files, record_links, send_chosen_files
 from runs.models import Run, RunStatus
 from runs.multi import batch_maker
-from runs.submit import existing_runs, submit
+from runs.submit import SubmissionBlocked, existing_runs, submit
 from runs.tasks import reconcile_soon
 from teams.access import require_membership, require_role
 from teams.models import Role, SecretUnavailable
@@ -136,7 +136,13 @@ def start_run(request: HttpRequest, technique_id: str) -> HttpResponse:
         return technique_page(request, form=form, status=502, **page)
     # Several runs are a batch (when the batches app is there): the worker starts them.
     if len(form.plan) > 1 and (make_batch := batch_maker()) is not None:
-        return make_batch(request, technique, workspace_id, form.intent_key, form.plan)
+        try:
+            return make_batch(request, technique, workspace_id, form.intent_key, form.plan)
+        except SubmissionBlocked as exc:
+            # The batch as a whole does not fit a budget: none of it is made.
+            return technique_page(
+                request, form=form, refusal_message=exc.message, status=402, **page
+            )
     outcome = submit(
         client=client,
         connection=connection,
