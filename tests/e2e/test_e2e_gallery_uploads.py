@@ -39,7 +39,7 @@ def png(size, colour, label):
     buffer = io.BytesIO(); image.save(buffer, "PNG"); return buffer.getvalue()
 for i, colour in enumerate([(230, 120, 60), (70, 140, 200), (90, 170, 110)]):
     run = Run.objects.create(team=team, created_by=user, technique_id="tech_cctv-cam",
-        technique_name="CCTV Cam", status=RunStatus.COMPLETED, completed_at=timezone.now(),
+        technique_name="Seeded Cam", status=RunStatus.COMPLETED, completed_at=timezone.now(),
         inputs=[{"id": "prompt", "type": "text", "value": f"e2e-gal-uploads {i}"}],
         created_at=timezone.now() - timedelta(minutes=30 - 10 * i))
     data = png((1200, 800), colour, f"output {i}")
@@ -76,15 +76,18 @@ def test_uploads_sit_among_outputs_with_their_thumbnails(
     page.goto(f"{site.url}/gallery/")
     uploads = page.locator(".gtile-upload")
     expect(uploads).to_have_count(3)
-    titles = page.locator(".gtile .gtile-title").all_inner_texts()
+    # Other browser tests share this site and keep outputs of their own (newer ones too):
+    # only the tiles seeded here are compared.
+    seeded = {"walkthrough.mp4", "client-logo-final.png", "moodboard-sketch.png", "Seeded Cam"}
+    titles = [t for t in page.locator(".gtile .gtile-title").all_inner_texts() if t in seeded]
     # Newest first across both kinds: the video (1 min ago), then output 2 (10 min), ...
-    assert titles[:6] == [
+    assert titles == [
         "walkthrough.mp4",
-        "CCTV Cam",
+        "Seeded Cam",
         "client-logo-final.png",
-        "CCTV Cam",
+        "Seeded Cam",
         "moodboard-sketch.png",
-        "CCTV Cam",
+        "Seeded Cam",
     ]
     logo = page.locator(".gtile-upload", has_text="client-logo-final.png")
     expect(logo.locator(".badge", has_text="Upload")).to_be_visible()
@@ -116,7 +119,9 @@ def test_uploads_sit_among_outputs_with_their_thumbnails(
     page.locator(".gtile-upload", has_text="client-logo-final.png").locator(
         "input.compare-pick"
     ).check()
-    page.locator(".gtile:not(.gtile-upload) input.compare-pick").first.check()
+    page.locator(".gtile:not(.gtile-upload)", has_text="Seeded Cam").locator(
+        "input.compare-pick"
+    ).first.check()
     page.get_by_role("button", name="Compare selected").click()
     page.wait_for_url("**/gallery/compare?*")
     expect(page.locator(".compare-col")).to_have_count(2)
