@@ -135,7 +135,7 @@ def retry_failed(batch: Batch) -> int:
         raise BatchError("Only a running batch can retry its failed runs.")
     retried = 0
     with transaction.atomic():
-        rows = batch.rows.select_for_update().filter(
+        rows = batch.rows.select_for_update(of=("self",)).filter(
             Q(state=RowState.STARTED, run__status__in=FAILED) | Q(state=RowState.FAILED)
         )
         for row in rows:

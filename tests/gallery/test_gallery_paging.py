@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from gallery import listing
-from tests.gallery.helpers import make_outputs, make_uploads
+from tests.gallery.helpers import make_outputs, make_uploads, query_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -21,21 +21,6 @@ def next_link(body: str) -> str | None:
 
 def tile_ids(response) -> list[int]:
     return [tile.output.pk for tile in response.context["tiles"]]
-
-
-def query_plan(sql: str, params) -> str:
-    """The database's plan for a query, as one string (SQLite or PostgreSQL)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # A test's few hundred rows fit one page, where a scan is cheapest: tell the
-            # planner a scan is dear, as it is at 100k rows, to see the index it would use.
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute(f"EXPLAIN {sql}", params)
-        else:
-            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        return " ".join(str(row) for row in cursor.fetchall())
 
 
 def test_paging_visits_every_output_once_even_when_new_ones_arrive(team_a, bob, bob_client):
