@@ -117,3 +117,10 @@ def test_the_list_shows_the_teams_batches_only(bob_client, dave_client, team_a, 
     batch = lines_batch(team_a, bob, tarot, 2)
     assert batch.code in bob_client.get("/batches/").content.decode()
     assert batch.code not in dave_client.get("/batches/").content.decode()
+
+
+def test_a_run_page_links_back_to_its_batch(bob_client, finished_batch):
+    row = finished_batch.rows.order_by("position").last()
+    html = bob_client.get(f"/runs/{row.run.code}/").content.decode()
+    assert f'href="/batches/{finished_batch.code}/"' in html
+    assert f"run {row.position} of {finished_batch.size}" in html

@@ -29,7 +29,7 @@ def test_a_run_within_budget_starts_and_is_reserved(bob_client, team_a, upstream
 
     page = unescape(html_of(bob_client.get(f"/runs/{run.code}/")))
     assert "Price quoted" in page and "$0.06 per run" in page
-    assert "Reserved" in page and "held against the budget until it finishes" in page
+    assert "Reserved" in page and "held until the run ends" in page
     history = unescape(html_of(bob_client.get("/runs/")))
     assert "$0.06 reserved" in history
 
