@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('runs', '0006_output_gallery_and_thumbnails'),
+        ("runs", "0006_output_gallery_and_thumbnails"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='run',
-            name='webhook_expected',
-            field=models.BooleanField(default=False, help_text='Created with a callback URL FLORA accepted.'),
+            model_name="run",
+            name="webhook_expected",
+            field=models.BooleanField(
+                default=False, help_text="Created with a callback URL FLORA accepted."
+            ),
         ),
     ]
