@@ -131,6 +131,11 @@ class Run(models.Model):
     refresh_claimed_until = models.DateTimeField(null=True, blank=True)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     refresh_failures = models.PositiveIntegerField(default=0)
+    # FLORA accepted a callback URL for this run: a webhook is on the way, so the sweep
+    # backs off (runs.state.background_interval).
+    webhook_expected = models.BooleanField(
+        default=False, help_text="Created with a callback URL FLORA accepted."
+    )
     stale = models.BooleanField(
         default=False, help_text="Still unfinished after the time limit; flagged for a human."
     )

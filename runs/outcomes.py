@@ -96,11 +96,14 @@ def request_inputs(run: Run) -> list[dict[str, str]]:
 
 
 def create_remote(client: Flora, run: Run, callback_url: str | None) -> RemoteRun:
-    """The create call for one row, keyed by the row's intent key. Raises flora errors."""
+    """The create call for one row, keyed by the row's intent key. Raises flora errors.
+
+    Notes on the row (unsaved) whether FLORA took the callback URL: a webhook is on the way.
+    """
     payload = request_inputs(run)
     try:
         # POST /techniques/{technique_id}/runs (Idempotency-Key: the row's intent key)
-        return client.techniques.runs.create(
+        remote = client.techniques.runs.create(
             run.technique_id,
             inputs=payload,
             mode="async",
@@ -121,9 +124,14 @@ def create_remote(client: Flora, run: Run, callback_url: str | None) -> RemoteRu
             run.code,
         )
         # POST /techniques/{technique_id}/runs (same idempotency key, no callback_url)
-        return client.techniques.runs.create(
+        remote = client.techniques.runs.create(
             run.technique_id, inputs=payload, mode="async", idempotency_key=run.intent_key
         )
+        run.webhook_expected = False
+        return remote
+    # Saved with FLORA's answer (apply_remote): the sweep backs off for this run.
+    run.webhook_expected = bool(callback_url)
+    return remote
 
 
 def with_outputs(

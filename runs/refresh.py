@@ -15,6 +15,14 @@ ended). They coordinate through one column, ``Run.refresh_claimed_until``:
   again. A caller that dies mid-call blocks nobody for longer than its lease.
 * A failed call pushes the column (and ``next_refresh_at``) out by an exponential backoff.
 
+The claim's interval is the normal pace for every run, but the sweep only takes runs whose
+``next_refresh_at`` has come, and for a run with a webhook on the way that is set later
+(``runs.state.background_interval``): the sweep waits for the webhook, which makes the run
+due at once, and catches up a late one. A watched page keeps the normal pace on purpose: its
+viewer wants progress, not only the end, and its polls cost one call per interval however
+many viewers there are. So the at-most-1.5-calls-per-run target with webhooks is for the
+runs nobody watches, which is most of them (batches, API-started runs, closed tabs).
+
 The answer is applied by ``runs.state.apply_remote`` on a row re-read under a row lock, so a
 late answer can never overwrite a newer one.
 """

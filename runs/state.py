@@ -42,6 +42,7 @@ from runs.models import (
 
 __all__ = [
     "apply_remote",
+    "background_interval",
     "failed_to_start",
     "mark_checking",
     "moment",
@@ -85,6 +86,24 @@ def refresh_interval(run: Run, now: datetime | None = None) -> timedelta:
         return FAST_INTERVAL
     extra = (age - FAST_PERIOD).total_seconds() / 30  # +1 s for every further 30 s
     return min(MAX_INTERVAL, FAST_INTERVAL + timedelta(seconds=extra))
+
+
+# With a webhook on the way (FLORA took the run's callback URL), the background sweep waits
+# for it: its first look is this long after submission (FLORA's technique runs rarely take
+# longer; it publishes no expected duration). A run still unheard of by then has a late or
+# lost webhook, and the sweep catches it up at the normal pace from then on. Viewers' polls
+# (runs.refresh.claim_refresh) keep the normal pace throughout.
+WEBHOOK_EXPECTED_WITHIN = timedelta(seconds=60)
+
+
+def background_interval(run: Run, now: datetime | None = None) -> timedelta:
+    """How long until the sweep next asks about an in-flight run (``next_refresh_at``)."""
+    now = now or timezone.now()
+    if run.webhook_expected:
+        wait = (run.submitted_at or run.created_at) + WEBHOOK_EXPECTED_WITHIN - now
+        if wait > timedelta(0):
+            return wait
+    return refresh_interval(run, now)
 
 
 def technique_key(technique_id: str) -> str:
@@ -166,7 +185,7 @@ def apply_remote(
 
     run.last_refreshed_at = now
     run.refresh_failures = 0
-    run.next_refresh_at = None if run.is_terminal else now + refresh_interval(run, now)
+    run.next_refresh_at = None if run.is_terminal else now + background_interval(run, now)
     with transaction.atomic():
         run.save()
         if run.status == RunStatus.COMPLETED and run.outputs_raw:

@@ -20,13 +20,17 @@ from typing import Any
 
 import respx
 from django.db import OperationalError, connection
+from django.test import Client
 from django.utils import timezone
 
+from flora.webhooks import sign
 from runs.models import Run, RunOrigin, RunOutput, RunStatus
 from runs.state import apply_remote
 from teams.services import flora_client
 
 TAROT = "tech_tarot-pull"
+# Team A's webhook signing secret (tests/conftest.py).
+SECRET = "whsec_sandbox_demo"
 # An image output's URL at FLORA (history rows and their thumbnails).
 IMAGE = "https://cdn.flora.example/out/1.png"
 
@@ -178,3 +182,43 @@ def refresh_via_the_status_fragment(client, run: Run) -> Run:
     response = client.get(f"/runs/{run.code}/status", headers=HX)
     assert response.status_code in (200, 286)
     return pages_work(client, run)
+
+
+def webhook_event(run_id: str, *, delivery_id: str = "whd_1", status: str = "completed") -> bytes:
+    """A run webhook's body, as FLORA sends it."""
+    body = {
+        "id": delivery_id,
+        "type": f"run.{status}",
+        "api_version": "2026-06-11",
+        "created_at": int(time.time() * 1000),
+        "data": {
+            "run_id": run_id,
+            "run_type": "technique",
+            "workspace_id": "ws_demo",
+            "status": status,
+        },
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def deliver_webhook(
+    team,
+    body: bytes,
+    *,
+    secret: str = SECRET,
+    timestamp: int | None = None,
+    token: str | None = None,
+    delivery_id: str | None = None,
+) -> Any:
+    """POST a signed delivery to the team's receiver (team A's signing secret by default)."""
+    headers = {
+        "Flora-Signature": sign(body, secret, int(time.time()) if timestamp is None else timestamp)
+    }
+    if delivery_id:
+        headers["Flora-Webhook-Id"] = delivery_id
+    return Client().post(
+        f"/hooks/flora/{token or team.webhook_token}",
+        body,
+        content_type="application/json",
+        headers=headers,
+    )

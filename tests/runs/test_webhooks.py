@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import timedelta
@@ -21,11 +20,11 @@ from runs.models import Run, RunStatus, WebhookDelivery
 from sandbox import webhooks as sandbox_webhooks
 from sandbox.testing import FrozenClock
 from teams.services import flora_client
-from tests.runs.live_helpers import dashboard_run, start_flora_run
+from tests.runs.live_helpers import SECRET, dashboard_run, start_flora_run
+from tests.runs.live_helpers import deliver_webhook as _deliver
+from tests.runs.live_helpers import webhook_event as _event
 
 pytestmark = pytest.mark.django_db
-
-SECRET = "whsec_sandbox_demo"
 
 
 @pytest.fixture
@@ -33,44 +32,6 @@ def tasks_enqueued():
     default_task_backend.clear()
     yield default_task_backend.results
     default_task_backend.clear()
-
-
-def _event(run_id: str, *, delivery_id: str = "whd_1", status: str = "completed") -> bytes:
-    body = {
-        "id": delivery_id,
-        "type": f"run.{status}",
-        "api_version": "2026-06-11",
-        "created_at": int(time.time() * 1000),
-        "data": {
-            "run_id": run_id,
-            "run_type": "technique",
-            "workspace_id": "ws_demo",
-            "status": status,
-        },
-    }
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-def _deliver(
-    team,
-    body: bytes,
-    *,
-    secret: str = SECRET,
-    timestamp: int | None = None,
-    token: str | None = None,
-    delivery_id: str | None = None,
-):
-    headers = {
-        "Flora-Signature": sign(body, secret, int(time.time()) if timestamp is None else timestamp)
-    }
-    if delivery_id:
-        headers["Flora-Webhook-Id"] = delivery_id
-    return Client().post(
-        f"/hooks/flora/{token or team.webhook_token}",
-        body,
-        content_type="application/json",
-        headers=headers,
-    )
 
 
 def _names(results) -> list[tuple[str, list]]:
