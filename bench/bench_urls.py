@@ -1,17 +1,44 @@
 """florasite's URLs plus two bench-only views, served by the same gunicorn, through the same
 middleware: a bare "hello" (the baseline the status fragment is measured against) and a PNG
 that drips one byte every 2 s (bench/hostile_flora.py's hostile output file: it lives on the
-dashboard's own origin, which the output keeper may fetch while the sandbox is on)."""
+dashboard's own origin, which the output keeper may fetch while the sandbox is on).
+
+With BENCH_NO_CLAIM=1 (bench/poll_fanin.py's control round), the status fragments refresh
+without the claim: every poll wins and asks FLORA. The URLconf is imported once the apps are
+ready and before the first view runs, so the swap is in place for every request.
+"""
 
 from __future__ import annotations
 
+import os
 import time
+from datetime import timedelta
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
 
 from florasite.urls import urlpatterns as site_urlpatterns
+
+if os.environ.get("BENCH_NO_CLAIM"):
+    from django.utils import timezone
+
+    import runs.views.status
+    from runs import refresh
+    from runs.models import Run
+
+    def _refresh_without_claim(run: Run, *, timeout: float = refresh.FRAGMENT_TIMEOUT) -> Run:
+        """refresh_if_due with the claim always won: no read of the hold, no conditional
+        UPDATE. What the fan-in would cost if runs.refresh did not coordinate callers."""
+        if not refresh._is_refreshable(run):
+            return run
+        now = timezone.now()
+        lease_until = now + timedelta(seconds=timeout) + refresh.LEASE_MARGIN
+        Run.objects.filter(pk=run.pk).update(refresh_claimed_until=lease_until)
+        run.refresh_claimed_until = lease_until
+        return refresh._refresh_claimed(run, lease_until, now, timeout, interactive=True)[0]
+
+    runs.views.status.refresh_if_due = _refresh_without_claim  # type: ignore[assignment]
 
 
 @login_not_required
