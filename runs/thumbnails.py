@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import logging
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db.models import F, Q
 
-from florasite.lib.thumbs import MAX_PIXELS, SIZES, Refused, is_thumbnailable, render, thumb_box
+from florasite.lib.thumbs import (
+    MAX_PIXELS,
+    SIZES,
+    Refused,
+    is_thumbnailable,
+    make_and_store,
+    render,
+    thumb_box,
+)
 from runs.models import OutputKeepStatus, RunOutput, ThumbStatus
 
 __all__ = [
@@ -52,11 +58,6 @@ def _due() -> Q:
     )
 
 
-def _storage_names(output: RunOutput) -> dict[str, str]:
-    key = output.sha256 or f"output-{output.pk}"
-    return {name: f"thumbs/{key[:2]}/{key}-{SIZES[name]}.webp" for name in SIZES}
-
-
 def _claim(output: RunOutput) -> bool:
     """One attempt, for this worker: an UPDATE that only the first caller wins."""
     return (
@@ -83,16 +84,8 @@ def make_thumbnail(output_pk: int) -> str:
         _finish(output, thumb_status=ThumbStatus.NONE)
         return ThumbStatus.NONE
     try:
-        with default_storage.open(output.file.name, "rb") as handle:
-            data = handle.read()
-        made, (width, height) = render(data)
-        names = _storage_names(output)
-        stored = {}
-        for name, body in made.items():
-            if default_storage.exists(names[name]):  # the same file kept twice: one thumbnail
-                stored[name] = names[name]
-            else:
-                stored[name] = default_storage.save(names[name], ContentFile(body))
+        key = output.sha256 or f"output-{output.pk}"
+        stored, (width, height) = make_and_store(output.file.name, key)
     except Refused as exc:
         logger.warning("No thumbnail for output %s: %s", output.pk, exc)
         _finish(output, thumb_status=ThumbStatus.FAILED, thumb_error=str(exc)[:300])

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import logging
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db.models import F, Q
 
-from florasite.lib.thumbs import SIZES, Refused, is_thumbnailable, render
+from florasite.lib.thumbs import Refused, is_thumbnailable, make_and_store
 from uploads.models import ThumbStatus, Upload
 
 logger = logging.getLogger(__name__)
@@ -26,11 +24,6 @@ BATCH = 50
 
 def _due() -> Q:
     return Q(thumb_status=ThumbStatus.PENDING, thumb_attempts__lt=MAX_ATTEMPTS)
-
-
-def _storage_names(upload: Upload) -> dict[str, str]:
-    key = upload.sha256 or f"upload-{upload.pk}"
-    return {name: f"thumbs/{key[:2]}/{key}-{SIZES[name]}.webp" for name in SIZES}
 
 
 def _claim(upload: Upload) -> bool:
@@ -58,16 +51,7 @@ def make_upload_thumbnail(upload_pk: int) -> str:
         _finish(upload, thumb_status=ThumbStatus.NONE)
         return ThumbStatus.NONE
     try:
-        with default_storage.open(upload.file.name, "rb") as handle:
-            data = handle.read()
-        made, _size = render(data)
-        names = _storage_names(upload)
-        stored = {}
-        for name, body in made.items():
-            if default_storage.exists(names[name]):  # the same bytes kept elsewhere: shared
-                stored[name] = names[name]
-            else:
-                stored[name] = default_storage.save(names[name], ContentFile(body))
+        stored, _size = make_and_store(upload.file.name, upload.sha256 or f"upload-{upload.pk}")
     except Refused as exc:
         logger.warning("No thumbnail for upload %s: %s", upload.pk, exc)
         _finish(upload, thumb_status=ThumbStatus.FAILED, thumb_error=str(exc)[:300])

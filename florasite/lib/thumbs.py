@@ -13,7 +13,15 @@ import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["MAX_PIXELS", "SIZES", "Refused", "is_thumbnailable", "render", "thumb_box"]
+__all__ = [
+    "MAX_PIXELS",
+    "SIZES",
+    "Refused",
+    "is_thumbnailable",
+    "make_and_store",
+    "render",
+    "thumb_box",
+]
 
 SIZES = {"small": 320, "large": 640}
 # 50 megapixels: a 7000 x 7000 image still gets one; a 1 GB pixel bomb is refused unread.
@@ -77,3 +85,24 @@ def render(data: bytes) -> tuple[dict[str, bytes], tuple[int, int]]:
         copy.save(buffer, "WEBP", quality=QUALITY, method=4)
         made[name] = buffer.getvalue()
     return made, image.size
+
+
+def make_and_store(file_name: str, key: str) -> tuple[dict[str, str], tuple[int, int]]:
+    """Render the stored file `file_name` and store its thumbnails by `key` (its checksum):
+    ({size: storage name}, (width, height)). Files with the same bytes (an upload that is also
+    a kept output, the same file kept twice) share one set. Refused for a file that can never
+    have one; any other exception is storage failing, worth another attempt."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    with default_storage.open(file_name, "rb") as handle:
+        data = handle.read()
+    made, size = render(data)
+    stored = {}
+    for name, body in made.items():
+        target = f"thumbs/{key[:2]}/{key}-{SIZES[name]}.webp"
+        if default_storage.exists(target):
+            stored[name] = target
+        else:
+            stored[name] = default_storage.save(target, ContentFile(body))
+    return stored, size
