@@ -41,6 +41,7 @@ from gallery.cursor import decode_cursor as decode_cursor  # the view's, with en
 from gallery.models import Favourite
 from gallery.upload_items import UploadTile, filtered_uploads, upload_tiles
 from runs.display import ThumbTile, output_kind, thumb_tile
+from runs.history import technique_choices
 from runs.models import OutputKeepStatus, Run, RunOutput
 from teams.models import Membership, Team
 from uploads.models import Upload
@@ -103,16 +104,7 @@ def _techniques(team: Team) -> list[tuple[str, str]]:
     key = f"gallery:techniques:v1:{team.pk}"
     found = cache.get(key)
     if found is None:
-        names: dict[str, str] = {}
-        rows = (
-            Run.objects.filter(team=team)
-            .order_by()
-            .values_list("technique_id", "technique_name")
-            .distinct()
-        )
-        for technique_id, name in rows:
-            names.setdefault(technique_id, name or technique_id)
-        found = sorted(names.items(), key=lambda item: item[1].lower())
+        found = technique_choices(team)
         cache.set(key, found, FACETS_TTL)
     return found
 

@@ -74,15 +74,6 @@ def _facets(team: Team) -> dict[str, list]:
     key = FACETS_KEY.format(team=team.pk, newest=newest or 0)
     facets = cache.get(key)
     if facets is None:
-        names: dict[str, str] = {}
-        rows = (
-            Run.objects.filter(team=team)
-            .order_by()
-            .values_list("technique_id", "technique_name")
-            .distinct()
-        )
-        for technique_id, name in rows:
-            names.setdefault(technique_id, name or technique_id)
         projects = (
             Run.objects.filter(team=team)
             .exclude(project_id="")
@@ -91,11 +82,26 @@ def _facets(team: Team) -> dict[str, list]:
             .distinct()
         )
         facets = {
-            "techniques": sorted(names.items(), key=lambda item: item[1].lower()),
+            "techniques": technique_choices(team),
             "projects": sorted(projects),
         }
         cache.set(key, facets, FACETS_TTL)
     return facets
+
+
+def technique_choices(team: Team) -> list[tuple[str, str]]:
+    """Every technique the team has runs of, as (id, name) sorted by name (uncached: the
+    history's and the gallery's filters cache it their own way)."""
+    names: dict[str, str] = {}
+    rows = (
+        Run.objects.filter(team=team)
+        .order_by()
+        .values_list("technique_id", "technique_name")
+        .distinct()
+    )
+    for technique_id, name in rows:
+        names.setdefault(technique_id, name or technique_id)
+    return sorted(names.items(), key=lambda item: item[1].lower())
 
 
 def _workspaces(team: Team) -> list[tuple[str, str]]:

@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
+from florasite.lib import thumbs
 from runs.display import output_filename
 from runs.models import Run, RunOutput
 
@@ -126,17 +127,11 @@ def serve_thumb(
     The ETag (the kept file's checksum) answers a reload without the bytes.
     """
     name = {"small": output.thumb_small, "large": output.thumb_large}.get(size)
-    if not output.has_thumb or not name:
-        raise Http404("This output has no thumbnail.")
-    etag = f'"t{size[0]}-{output.sha256[:24]}"'
-    headers = {"ETag": etag, "Cache-Control": cache_control}
-    if request.headers.get("If-None-Match") == etag:
-        return HttpResponse(status=304, headers=headers)
-    try:
-        handle = default_storage.open(name, "rb")
-    except OSError as exc:
-        raise Http404("The thumbnail is missing from storage.") from exc
-    return FileResponse(handle, content_type="image/webp", headers=headers)
+    if not output.has_thumb:
+        name = ""
+    return thumbs.serve(
+        request, name or "", output.sha256, size, cache_control=cache_control, what="output"
+    )
 
 
 # --- Zip of every kept output -----------------------------------------------------------------

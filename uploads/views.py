@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST, require_safe
 
-from florasite.lib import ratelimit
+from florasite.lib import ratelimit, thumbs
 from teams.access import get_for_team_or_404, require_membership, require_role
 from teams.models import Role, SecretUnavailable
 from teams.services import NoConnection, get_connection
@@ -132,14 +132,9 @@ def upload_thumb(request: HttpRequest, public_id: str, size: str) -> HttpRespons
     """One of an upload's thumbnails (uploads.thumbnails: "small" or "large"), as WebP."""
     upload = get_for_team_or_404(request, Upload, public_id=public_id)
     name = {"small": upload.thumb_small, "large": upload.thumb_large}.get(size)
-    if not upload.has_thumb or not name:
-        raise Http404("This upload has no thumbnail.")
-    etag = f'"t{size[0]}-{upload.sha256[:24]}"'
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
-    if request.headers.get("If-None-Match") == etag:
-        return HttpResponse(status=304, headers=headers)
-    try:
-        handle = default_storage.open(name, "rb")
-    except OSError as exc:
-        raise Http404("The thumbnail is missing from storage.") from exc
-    return FileResponse(handle, content_type="image/webp", headers=headers)
+    if not upload.has_thumb:
+        name = ""
+    cache_control = "private, max-age=31536000, immutable"
+    return thumbs.serve(
+        request, name or "", upload.sha256, size, cache_control=cache_control, what="upload"
+    )

@@ -19,6 +19,7 @@ __all__ = [
     "Refused",
     "is_thumbnailable",
     "make_and_store",
+    "serve",
     "render",
     "thumb_box",
 ]
@@ -106,3 +107,22 @@ def make_and_store(file_name: str, key: str) -> tuple[dict[str, str], tuple[int,
         else:
             stored[name] = default_storage.save(target, ContentFile(body))
     return stored, size
+
+
+def serve(request, name: str, sha256: str, size: str, *, cache_control: str, what: str):
+    """A stored thumbnail (`name`, "" when there is none) as WebP. The ETag is the source
+    file's checksum, so a reload is answered 304 without the bytes. Http404 in words."""
+    from django.core.files.storage import default_storage
+    from django.http import FileResponse, Http404, HttpResponse
+
+    if not name:
+        raise Http404(f"This {what} has no thumbnail.")
+    etag = f'"t{size[0]}-{sha256[:24]}"'
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    if request.headers.get("If-None-Match") == etag:
+        return HttpResponse(status=304, headers=headers)
+    try:
+        handle = default_storage.open(name, "rb")
+    except OSError as exc:
+        raise Http404("The thumbnail is missing from storage.") from exc
+    return FileResponse(handle, content_type="image/webp", headers=headers)
