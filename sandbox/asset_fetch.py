@@ -13,8 +13,6 @@ Tests have no network: they replace `transport()` (and the resolver) instead.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -59,42 +57,14 @@ def check_url(url: str) -> None:
     _checked_addresses(parts.hostname, port or 443)
 
 
-class _PublicBackend(httpcore.SyncBackend):
-    """Connects only to public addresses, and to exactly the address it checked."""
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        last_error: Exception | None = None
-        for address in _checked_addresses(host, port):
-            try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last_error = exc
-        assert last_error is not None
-        raise last_error
-
-
-class _PublicTransport(httpx.HTTPTransport):
-    def __init__(self) -> None:
-        super().__init__(retries=0)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            http1=True,
-            http2=False,
-            retries=0,
-            network_backend=_PublicBackend(),
-        )
+def _backend() -> webhooks._CheckedBackend:
+    """The webhooks' checking backend, with a source's checks and no local exception."""
+    return webhooks._CheckedBackend(_checked_addresses, allow_local=False)
 
 
 def transport() -> httpx.BaseTransport:
     """The transport sources are fetched through (a seam: tests serve canned answers)."""
-    return _PublicTransport()
+    return webhooks._CheckedTransport(_backend())
 
 
 def fetch(url: str, max_bytes: int) -> tuple[bytes, str]:

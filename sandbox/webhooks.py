@@ -21,7 +21,7 @@ import ipaddress
 import json
 import logging
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpcore
@@ -78,7 +78,20 @@ def _public_addresses(host: str, port: int) -> list[str]:
 
 
 class _CheckedBackend(httpcore.SyncBackend):
-    """Connects only to public addresses, and to exactly the address it checked."""
+    """Connects only to public addresses, and to exactly the address it checked.
+
+    `addresses` checks and resolves a host (default: a callback's; asset sources pass their
+    own, with their own words); `allow_local` lets through this machine, which a callback
+    may be (checked when the run was created) and an asset source never is."""
+
+    def __init__(
+        self,
+        addresses: Callable[[str, int], list[str]] | None = None,
+        *,
+        allow_local: bool = True,
+    ) -> None:
+        self._addresses = addresses or _public_addresses
+        self._allow_local = allow_local
 
     def connect_tcp(
         self,
@@ -88,10 +101,10 @@ class _CheckedBackend(httpcore.SyncBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        if is_local_callback(host):  # checked at creation: this machine, allowed
+        if self._allow_local and is_local_callback(host):
             return super().connect_tcp(host, port, timeout, local_address, socket_options)
         last_error: Exception | None = None
-        for address in _public_addresses(host, port):
+        for address in self._addresses(host, port):
             try:
                 return super().connect_tcp(address, port, timeout, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
@@ -104,14 +117,14 @@ class _CheckedTransport(httpx.HTTPTransport):
     """httpx's transport on the checking backend. TLS still verifies the certificate against
     the URL's host name (httpcore sends it as the server name)."""
 
-    def __init__(self) -> None:
+    def __init__(self, backend: _CheckedBackend | None = None) -> None:
         super().__init__(retries=0)
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(),
             http1=True,
             http2=False,
             retries=0,
-            network_backend=_CheckedBackend(),
+            network_backend=backend or _CheckedBackend(),
         )
 
 

@@ -175,6 +175,6 @@ def test_a_fetched_file_of_the_wrong_type_is_refused(api, web):
 
 def test_the_real_transport_never_connects_to_an_internal_address(monkeypatch):
     monkeypatch.setattr("sandbox.webhooks.resolve_host", lambda host, port: ["127.0.0.1"])
-    backend = asset_fetch._PublicBackend()
+    backend = asset_fetch._backend()
     with pytest.raises(asset_fetch.FetchProblem, match="private or internal"):
         backend.connect_tcp("rebound.example.com", 443)
