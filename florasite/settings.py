@@ -245,8 +245,98 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+
+# Media (kept outputs, uploads, thumbnails): a folder (MEDIA_ROOT), or a private S3-compatible
+# bucket through django-storages. Either way every file is read through the dashboard's
+# checks (florasite.lib.media): from a bucket the browser is sent a short-lived signed URL
+# (FLORASITE_MEDIA_DELIVERY=redirect) or the dashboard streams the bytes itself (proxy).
+FLORASITE_MEDIA_STORAGE = env_str("FLORASITE_MEDIA_STORAGE", "filesystem").strip().lower()
+FLORASITE_MEDIA_DELIVERY = env_str("FLORASITE_MEDIA_DELIVERY", "redirect").strip().lower()
+# How long a signed URL works: also how long one handed out before a share link was revoked
+# (or a member removed) still works. SigV4 allows at most 7 days.
+FLORASITE_MEDIA_URL_EXPIRY = env_int("FLORASITE_MEDIA_URL_EXPIRY", 300, minimum=10)
+if FLORASITE_MEDIA_STORAGE not in ("filesystem", "s3"):
+    raise ImproperlyConfigured(
+        f"FLORASITE_MEDIA_STORAGE must be 'filesystem' or 's3', got {FLORASITE_MEDIA_STORAGE!r}."
+    )
+if FLORASITE_MEDIA_DELIVERY not in ("redirect", "proxy"):
+    raise ImproperlyConfigured(
+        f"FLORASITE_MEDIA_DELIVERY must be 'redirect' or 'proxy', got {FLORASITE_MEDIA_DELIVERY!r}."
+    )
+if FLORASITE_MEDIA_URL_EXPIRY > 7 * 24 * 3600:
+    raise ImproperlyConfigured("FLORASITE_MEDIA_URL_EXPIRY must be at most 604800 (7 days).")
+# Origins the browser loads media from besides ours (the CSP below allows them).
+MEDIA_ORIGINS: list[str] = []
+_media_storage: dict[str, object] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if FLORASITE_MEDIA_STORAGE == "s3":
+    from botocore.config import Config as _BotoConfig
+
+    _bucket = env_str("AWS_STORAGE_BUCKET_NAME").strip()
+    if not _bucket:
+        raise ImproperlyConfigured(
+            "FLORASITE_MEDIA_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME (the bucket's name)."
+        )
+    _s3_endpoint = env_url("AWS_S3_ENDPOINT_URL")  # empty: AWS itself
+    _s3_style = env_str("AWS_S3_ADDRESSING_STYLE", "auto").strip().lower()
+    if _s3_style not in ("auto", "path", "virtual"):
+        raise ImproperlyConfigured(
+            f"AWS_S3_ADDRESSING_STYLE must be 'auto', 'path' or 'virtual', got {_s3_style!r}."
+        )
+    _s3_key_id = env_secret("AWS_ACCESS_KEY_ID")
+    _s3_secret = env_secret("AWS_SECRET_ACCESS_KEY")
+    if bool(_s3_key_id) != bool(_s3_secret):
+        raise ImproperlyConfigured(
+            "Set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or their _FILE forms), or "
+            "neither (boto3 then finds credentials itself: an instance or task role)."
+        )
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _bucket,
+            "endpoint_url": _s3_endpoint or None,
+            "region_name": env_str("AWS_S3_REGION_NAME", "us-east-1").strip() or "us-east-1",
+            "access_key": _s3_key_id or None,
+            "secret_key": _s3_secret or None,
+            "location": env_str("AWS_LOCATION", "").strip().strip("/"),
+            # Private: no ACL is set on objects, and URLs are always signed.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": FLORASITE_MEDIA_URL_EXPIRY,
+            # Two outputs whose names collide get two objects, as on the filesystem.
+            "file_overwrite": False,
+            # A file opened whole (a thumbnail's source) spills to disk past 10 MB.
+            "max_memory_size": 10 * 1024 * 1024,
+            "client_config": _BotoConfig(
+                signature_version="s3v4",
+                s3={"addressing_style": _s3_style},
+                connect_timeout=5,
+                read_timeout=60,
+                retries={"max_attempts": 3, "mode": "standard"},
+                # S3-compatible stores (MinIO, R2, Ceph) do not all take boto3's new
+                # default checksums.
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
+        },
+    }
+    if FLORASITE_MEDIA_DELIVERY == "redirect":
+        # The origin of the signed URLs, as boto3 builds them (a bucket's virtual host or the
+        # endpoint's, by region and addressing style); signed with dummy keys, no request.
+        import boto3 as _boto3
+
+        _sample = (
+            _boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x")
+            .client(
+                "s3",
+                endpoint_url=_s3_endpoint or None,
+                region_name=_media_storage["OPTIONS"]["region_name"],
+                config=_media_storage["OPTIONS"]["client_config"],
+            )
+            .generate_presigned_url("get_object", Params={"Bucket": _bucket, "Key": "k"})
+        )
+        MEDIA_ORIGINS.append("{0.scheme}://{0.netloc}".format(urlsplit(_sample)))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -275,6 +365,9 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [NONE],
     }
 }
+# Signed media URLs load from the bucket's origin (the storage block above).
+for _directive in ("img-src", "media-src", "frame-src"):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"][_directive] += MEDIA_ORIGINS
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,7 +1,10 @@
 """Kept outputs as file responses: one file (inline or as a download), or a zip of them all.
 
-Files always come from the dashboard: the kept copy in storage (never a storage or media
-URL), or the text kept in the database.
+Files come from the dashboard's URLs, after its checks: the kept copy in storage, streamed in
+chunks (florasite.lib.media.open_range), or the text kept in the database. On a bucket with
+FLORASITE_MEDIA_DELIVERY=redirect, a file's URL answers (after the same checks) with a
+short-lived signed URL of its object instead of the bytes; zips and thumbnails are always
+streamed from here.
 """
 
 from __future__ import annotations
@@ -11,13 +14,12 @@ import logging
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO
 
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
-from florasite.lib import thumbs
+from florasite.lib import media, thumbs
 from runs.display import output_filename
 from runs.models import Run, RunOutput
 
@@ -27,18 +29,21 @@ CHUNK_SIZE = 64 * 1024
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
-def _open(output: RunOutput) -> tuple[IO[bytes], int]:
+def _size(output: RunOutput) -> int:
     if output.type == "text":
-        data = output.text.encode("utf-8")
-        return io.BytesIO(data), len(data)
-    handle = default_storage.open(output.file.name, "rb")
-    size = output.size if output.size is not None else default_storage.size(output.file.name)
-    return handle, size
+        return len(output.text.encode("utf-8"))
+    return output.size if output.size is not None else default_storage.size(output.file.name)
 
 
-def _chunks(handle: IO[bytes], start: int, length: int) -> Iterator[bytes]:
+def _open(output: RunOutput, start: int = 0, end: int | None = None) -> media.Readable:
+    """The output's bytes from `start` to `end` (inclusive), read while they are sent."""
+    if output.type == "text":
+        return io.BytesIO(output.text.encode("utf-8")[start : None if end is None else end + 1])
+    return media.open_range(output.file.name, start, end)
+
+
+def _chunks(handle: media.Readable, length: int) -> Iterator[bytes]:
     try:
-        handle.seek(start)
         remaining = length
         while remaining > 0:
             chunk = handle.read(min(CHUNK_SIZE, remaining))
@@ -89,34 +94,52 @@ def serve_output(
         headers["ETag"] = etag
         if request.headers.get("If-None-Match") == etag:
             return HttpResponse(status=304, headers=headers)
-    try:
-        handle, size = _open(output)
-    except OSError as exc:
-        logger.error(
-            "Kept copy of output %s of run %s is missing from storage", output.pk, output.run_id
+    if output.type != "text" and (
+        url := media.signed_url(
+            output.file.name,
+            filename=filename,
+            content_type=content_type,
+            as_attachment=as_attachment,
+            cache_control=cache_control,
         )
+    ):
+        return media.redirect(url)
+    try:
+        size = _size(output)
+    except OSError as exc:
+        _log_missing(output)
         raise Http404("The kept copy of this output is missing from storage.") from exc
     status = 200
-    start, length = 0, size
+    start, end = 0, size - 1
     range_header = request.headers.get("Range", "")
     if range_header and (
         not request.headers.get("If-Range") or request.headers["If-Range"] == etag
     ):
         wanted = _byte_range(range_header, size)
         if wanted is False:
-            handle.close()
             headers["Content-Range"] = f"bytes */{size}"
             return HttpResponse(status=416, headers=headers)
         if wanted:
             start, end = wanted
-            length = end - start + 1
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    try:
+        handle = _open(output, start, end) if size else io.BytesIO()
+    except OSError as exc:
+        _log_missing(output)
+        raise Http404("The kept copy of this output is missing from storage.") from exc
+    length = end - start + 1
     response = StreamingHttpResponse(
-        _chunks(handle, start, length), status=status, content_type=content_type, headers=headers
+        _chunks(handle, length), status=status, content_type=content_type, headers=headers
     )
     response["Content-Length"] = str(length)
     return response
+
+
+def _log_missing(output: RunOutput) -> None:
+    logger.error(
+        "Kept copy of output %s of run %s is missing from storage", output.pk, output.run_id
+    )
 
 
 def serve_thumb(
@@ -173,7 +196,8 @@ def stream_zip(
     with zipfile.ZipFile(sink, mode="w", allowZip64=True) as archive:  # type: ignore[arg-type]
         for name, output in entries:
             try:
-                handle, size = _open(output)
+                size = _size(output)
+                handle = _open(output)
             except OSError:
                 logger.error("Kept copy of output %s is missing from storage", output.pk)
                 missing.add(output.pk)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST, require_safe
 
-from florasite.lib import ratelimit, thumbs
+from florasite.lib import media, ratelimit, thumbs
 from teams.access import get_for_team_or_404, require_membership, require_role
 from teams.models import Role, SecretUnavailable
 from teams.services import NoConnection, get_connection
@@ -114,15 +113,27 @@ def upload_file(request: HttpRequest) -> JsonResponse:
 def upload_content(request: HttpRequest, public_id: str) -> HttpResponse:
     """The kept file, to the team's members only (any role)."""
     upload = get_for_team_or_404(request, Upload, public_id=public_id)
+    as_attachment = request.GET.get("download") == "1"
+    cache_control = "private, max-age=3600"
+    if url := media.signed_url(
+        upload.file.name,
+        filename=upload.original_name,
+        content_type=upload.content_type,
+        as_attachment=as_attachment,
+        cache_control=cache_control,
+    ):
+        return media.redirect(url)
     try:
-        handle = default_storage.open(upload.file.name, "rb")
+        handle = media.open_range(upload.file.name)
     except OSError as exc:
         raise Http404("This upload is missing from storage.") from exc
     response = FileResponse(handle, content_type=upload.content_type)
     response["Content-Disposition"] = content_disposition_header(
-        request.GET.get("download") == "1", upload.original_name
+        as_attachment, upload.original_name
     )
-    response["Cache-Control"] = "private, max-age=3600"
+    if "Content-Length" not in response:  # a bucket's body cannot say it by seeking
+        response["Content-Length"] = str(upload.size)
+    response["Cache-Control"] = cache_control
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -112,8 +112,9 @@ def make_and_store(file_name: str, key: str) -> tuple[dict[str, str], tuple[int,
 def serve(request, name: str, sha256: str, size: str, *, cache_control: str, what: str):
     """A stored thumbnail (`name`, "" when there is none) as WebP. The ETag is the source
     file's checksum, so a reload is answered 304 without the bytes. Http404 in words."""
-    from django.core.files.storage import default_storage
     from django.http import FileResponse, Http404, HttpResponse
+
+    from florasite.lib import media
 
     if not name:
         raise Http404(f"This {what} has no thumbnail.")
@@ -121,8 +122,10 @@ def serve(request, name: str, sha256: str, size: str, *, cache_control: str, wha
     headers = {"ETag": etag, "Cache-Control": cache_control}
     if request.headers.get("If-None-Match") == etag:
         return HttpResponse(status=304, headers=headers)
+    # Always streamed from here, never a signed URL: this answer is cached for a year at a
+    # URL naming the file's checksum, and a redirect could not be (its target expires).
     try:
-        handle = default_storage.open(name, "rb")
+        handle = media.open_range(name)
     except OSError as exc:
         raise Http404("The thumbnail is missing from storage.") from exc
     return FileResponse(handle, content_type="image/webp", headers=headers)
