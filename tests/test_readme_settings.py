@@ -55,7 +55,7 @@ def documented_variables() -> dict[str, str]:
     for row in rows:
         names_cell, default_cell = (cell.strip() for cell in row.strip("|").split("|")[:2])
         names: list[str] = []
-        for name in re.findall(r"`([A-Z_]+)`", names_cell):
+        for name in re.findall(r"`([A-Z][A-Z0-9_]*|_FILE)`", names_cell):
             # `FLORASITE_ENCRYPTION_KEYS` / `_FILE`: the suffix belongs to the name before.
             names.append(names[-1] + name if name.startswith("_") else name)
         defaults = [part.strip() for part in default_cell.split(",")]

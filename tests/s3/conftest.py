@@ -58,7 +58,21 @@ def s3_endpoint() -> Iterator[str]:
         yield given.rstrip("/")
         return
     command = _moto_server()
-    log = tempfile.TemporaryFile()
+    with tempfile.TemporaryFile() as log:
+        server = _start(command, log)
+        try:
+            yield f"http://127.0.0.1:{server.args[-1]}"
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def _start(command: str, log) -> subprocess.Popen:
+    """moto_server on a free port, answering; the port is its last argument."""
     for _attempt in range(3):  # the free port may be taken between the probe and the bind
         port = _free_port()
         server = subprocess.Popen(
@@ -68,22 +82,11 @@ def s3_endpoint() -> Iterator[str]:
         while time.monotonic() < deadline and server.poll() is None and not _answers(port):
             time.sleep(0.1)
         if server.poll() is None and _answers(port):
-            break
+            return server
         server.kill()
         server.wait()
-    else:
-        log.seek(0)
-        pytest.fail(f"moto_server did not start: {log.read().decode(errors='replace')[-2000:]}")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+    log.seek(0)
+    pytest.fail(f"moto_server did not start: {log.read().decode(errors='replace')[-2000:]}")
 
 
 def storage_options(endpoint: str, bucket: str) -> dict[str, object]:
@@ -120,7 +123,7 @@ class Bucket:
     endpoint: str
     client: object
 
-    def keys(self) -> list[str]:
+    def object_keys(self) -> list[str]:
         answer = self.client.list_objects_v2(Bucket=self.name)
         return sorted(item["Key"] for item in answer.get("Contents", []))
 
@@ -156,6 +159,6 @@ def s3_bucket(s3_endpoint: str, settings) -> Iterator[Bucket]:
     settings.FLORASITE_MEDIA_URL_EXPIRY = 300
     bucket = Bucket(name=name, endpoint=s3_endpoint, client=client)
     yield bucket
-    for key in bucket.keys():
+    for key in bucket.object_keys():
         client.delete_object(Bucket=name, Key=key)
     client.delete_bucket(Bucket=name)

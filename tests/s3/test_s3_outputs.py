@@ -63,7 +63,10 @@ def test_its_thumbnails_are_made_from_the_bucket_and_served_by_the_dashboard(
     assert thumbnails.make_run_thumbnails(run.pk) == {ThumbStatus.MADE: 1, ThumbStatus.NONE: 1}
     image = _image(run)
     image.refresh_from_db()
-    assert image.thumb_small in s3_bucket.keys() and image.thumb_large in s3_bucket.keys()
+    assert (
+        image.thumb_small in s3_bucket.object_keys()
+        and image.thumb_large in s3_bucket.object_keys()
+    )
 
     page = bob_client.get("/gallery/")
     thumb = f"/runs/{run.code}/outputs/{image.position}/thumb/small?v={image.sha256[:12]}"

@@ -29,7 +29,7 @@ def test_an_upload_is_kept_in_the_bucket_and_sent_to_flora_from_there(
 ):
     upload, data = uploaded
     assert upload.file.name.startswith("uploads/")
-    assert s3_bucket.keys() == [upload.file.name]
+    assert s3_bucket.object_keys() == [upload.file.name]
     kept = s3_bucket.read(upload.file.name)
     assert len(kept) == upload.size
     assert images.pixels(kept) == images.pixels(data)
@@ -41,7 +41,7 @@ def test_its_thumbnails_are_made_and_served(uploaded, s3_bucket, bob_client):
     upload, _ = uploaded
     assert make_upload_thumbnail(upload.pk) == ThumbStatus.MADE
     upload.refresh_from_db()
-    assert {upload.thumb_small, upload.thumb_large} <= set(s3_bucket.keys())
+    assert {upload.thumb_small, upload.thumb_large} <= set(s3_bucket.object_keys())
     assert (
         f"/uploads/{upload.public_id}/thumb/small" in bob_client.get("/gallery/").content.decode()
     )
