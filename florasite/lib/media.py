@@ -12,7 +12,6 @@ every byte going through the dashboard.
 
 from __future__ import annotations
 
-import sys
 from typing import IO, Protocol
 
 from django.conf import settings
@@ -30,11 +29,16 @@ class Readable(Protocol):
 
 
 def is_bucket(storage: Storage | None = None) -> bool:
-    """Whether `storage` (the default storage) is django-storages' S3Storage."""
-    module = sys.modules.get("storages.backends.s3")
-    if module is None:  # never imported: no storage can be one
-        return False
-    return isinstance(storage if storage is not None else default_storage, module.S3Storage)
+    """Whether `storage` (the default storage) is django-storages' S3Storage.
+
+    Told by its class's ancestry, without importing django-storages (nor boto3) where it is
+    not used. Not by the module in sys.modules: another thread may be importing it still.
+    """
+    cls = (storage if storage is not None else default_storage).__class__  # sets up a lazy one
+    return any(
+        (base.__module__, base.__qualname__) == ("storages.backends.s3", "S3Storage")
+        for base in cls.__mro__
+    )
 
 
 def open_range(name: str, start: int = 0, end: int | None = None) -> IO[bytes] | Readable:

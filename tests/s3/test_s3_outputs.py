@@ -5,6 +5,8 @@ after the run page's checks, proxied downloads, zips of runs and boards."""
 from __future__ import annotations
 
 import io
+import sys
+import types
 import zipfile
 from datetime import UTC, datetime, timedelta
 from unittest import mock
@@ -21,6 +23,7 @@ from storages.backends.s3 import S3Storage
 
 from boards.models import Board
 from boards.services import add_output
+from florasite.lib import media
 from runs import thumbnails
 from runs.models import OutputKeepStatus, ThumbStatus
 from tests.runs.results_helpers import CRITIQUE, make_run, sandbox_downloads
@@ -235,3 +238,13 @@ def test_a_missing_object_is_a_404_in_words_when_proxied(kept_run, s3_bucket, bo
     s3_bucket.client.delete_object(Bucket=s3_bucket.name, Key=image.file.name)
     response = bob_client.get(f"/runs/{run.code}/outputs/{image.position}")
     assert response.status_code == 404
+
+
+def test_a_bucket_is_told_while_another_thread_still_imports_django_storages(
+    s3_bucket, monkeypatch
+):
+    """gunicorn's threads: one may find storages.backends.s3 in sys.modules half imported
+    (found by the browser check: a 500 on the first requests after a start)."""
+    assert default_storage.__class__ is S3Storage  # the default storage, set up
+    monkeypatch.setitem(sys.modules, "storages.backends.s3", types.ModuleType("half-imported"))
+    assert media.is_bucket()
