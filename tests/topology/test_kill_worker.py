@@ -209,10 +209,10 @@ def test_two_gunicorns_two_workers_one_killed(topology: Topology) -> None:
     print(f"{'killed':>45}: {killed_ids}, holding {held}")
 
     _check_runs_and_creates(site)
-    _check_outputs(site)
+    _check_outputs(site, held)
     _check_tasks(site, killed_ids, held)
     _check_claims(site)
-    _check_webhooks(site)
+    _check_webhooks(site, held)
     _check_logs(site, passwords)
 
 
@@ -261,7 +261,10 @@ def _stored_files(site: Topology) -> dict[str, bytes]:
     }
 
 
-def _check_outputs(site: Topology) -> None:
+COPY_TASKS = ("runs.tasks.keep_outputs", "runs.tasks.retry_keeping_outputs")
+
+
+def _check_outputs(site: Topology, held: list[tuple[str, str]]) -> None:
     """Every output kept exactly once. The unique (run, output_id) constraint already makes
     a second row impossible, so the copies are what is checked:
 
@@ -271,8 +274,12 @@ def _check_outputs(site: Topology) -> None:
       the kill a partial file;
     * FLORA served each image file exactly as many times as the output was claimed
       (RunOutput.attempts counts claims), and it was claimed once unless the killed worker
-      held it: two workers copying one output would show two downloads, two claims.
+      held it: two workers copying one output would show two downloads, two claims. The
+      copy the kill interrupted is claimed twice and downloaded once or twice (the kill may
+      land before its download began).
     """
+    # Each worker thread copies one output at a time.
+    interrupted = sum(1 for _, path in held if path in COPY_TASKS)
     outputs = site.query(
         """SELECT o.id, r.flora_run_id, o.type, o.keep_status, o.file, o.size, o.sha256,
                   o.thumb_status, o.thumb_small, o.thumb_large, o.attempts, o.text
@@ -306,15 +313,16 @@ def _check_outputs(site: Topology) -> None:
         assert len(data) == size and hashlib.sha256(data).hexdigest() == sha256, name
         assert thumb == "made" and small in files and large in files, (name, thumb)
         named.update([name, small, large])
-        assert downloads.get(flora_run_id, 0) == attempts, (
-            f"FLORA served {flora_run_id}'s image {downloads.get(flora_run_id, 0)} times "
-            f"for {attempts} claim(s)"
+        served = downloads.get(flora_run_id, 0)
+        allowed = {attempts} if attempts == 1 else {attempts - 1, attempts}
+        assert served in allowed, (
+            f"FLORA served {flora_run_id}'s image {served} times for {attempts} claim(s)"
         )
     assert set(files) == set(named), f"files no row names: {sorted(set(files) - set(named))}"
     assert all(n == 1 for n in named.values()), [n for n, c in named.items() if c > 1][:5]
     claimed_again = sum(1 for row in outputs if row[2] == "imageUrl" and row[10] != 1)
     # Only an output whose copy the dead worker held is claimed a second time.
-    assert claimed_again <= 2, f"{claimed_again} outputs were claimed more than once"
+    assert claimed_again <= interrupted, f"{claimed_again} outputs were claimed more than once"
 
 
 MEDIA_LINE = re.compile(
@@ -376,6 +384,7 @@ def _check_claims(site: Topology) -> None:
         "'failed_to_start') OR next_refresh_at IS NOT NULL"
     )
     assert in_flight == 0, "a run is still due for a refresh"
+    assert site.scalar("SELECT count(*) FROM runs_run WHERE stale") == 0, "a run was flagged stale"
     pending = site.scalar(
         "SELECT count(*) FROM runs_runoutput WHERE keep_status = 'pending' "
         "OR next_attempt_at IS NOT NULL"
@@ -383,16 +392,18 @@ def _check_claims(site: Topology) -> None:
     assert pending == 0, "an output is still claimed or due"
 
 
-def _check_webhooks(site: Topology) -> None:
+def _check_webhooks(site: Topology, held: list[tuple[str, str]]) -> None:
     """The runs were started with a callback (webhook_expected) and FLORA's webhooks came
     back through the first gunicorn, each recorded once (unique per team and delivery id).
-    A delivery the kill interrupted is FLORA losing a webhook: the sweep ends that run."""
+    A delivery the kill interrupted is FLORA losing a webhook (the sweep ends that run), or
+    one the dashboard received before the sandbox could note it sent."""
+    interrupted = sum(1 for _, path in held if path == "sandbox.webhooks.deliver_task")
     assert site.scalar("SELECT count(*) FROM runs_run WHERE NOT webhook_expected") == 0
     delivered = site.scalar(
         "SELECT count(*) FROM sandbox_sandboxwebhookdelivery WHERE delivered_at IS NOT NULL"
     )
     received = site.scalar("SELECT count(*) FROM runs_webhookdelivery")
-    assert received == delivered, (received, delivered)
+    assert delivered <= received <= delivered + interrupted, (received, delivered)
     assert delivered >= RUNS - 4, f"only {delivered} webhooks delivered"
     print(f"{'webhooks delivered and received':>45}: {delivered}")
 
