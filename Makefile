@@ -16,12 +16,13 @@ $(RUN_TARGETS): export FLORA_SANDBOX_ENABLED ?= true
 $(RUN_TARGETS): export FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS ?= true
 $(RUN_TARGETS): export PUBLIC_BASE_URL ?= http://127.0.0.1:8000
 
-.PHONY: run test lint format setup migrate demo keys clean help
+.PHONY: run test topology lint format setup migrate demo keys clean help
 
 help:
 	@echo "make run    set up and serve the dashboard on http://127.0.0.1:8000"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make lint   ruff check and format check, import contracts (lint-imports)"
+	@echo "make topology   2 gunicorns + 2 workers on this machine's PostgreSQL and Redis, one worker killed (~3 min)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "florasite needs Python 3.11")'
@@ -60,6 +61,16 @@ run: demo
 PYTEST_WORKERS ?= 2
 test: setup
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# tests/topology: two gunicorns and two workers on PostgreSQL and Redis, 200 runs, one worker
+# SIGKILLed and restarted. The test creates the database named here and drops it afterwards;
+# it needs a PostgreSQL server it may CREATE DATABASE on, and Redis (its keys get a prefix of
+# their own, deleted afterwards). TOPOLOGY_KEEP=1 keeps the logs and the database.
+TOPOLOGY_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/florasite_topology_$(shell date +%s)
+TOPOLOGY_REDIS_URL ?= redis://127.0.0.1:6379/0
+topology: setup
+	TOPOLOGY_DATABASE_URL=$(TOPOLOGY_DATABASE_URL) TOPOLOGY_REDIS_URL=$(TOPOLOGY_REDIS_URL) \
+		$(BIN)/python -m pytest -p no:xdist -p no:cacheprovider -m topology -s tests/topology $(PYTEST_ARGS)
 
 # The import contracts are in pyproject.toml ([tool.importlinter]).
 lint: setup

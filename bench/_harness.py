@@ -52,6 +52,11 @@ class Server:
     port: int = field(default_factory=free_port)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="florasite-bench-")))
     process: subprocess.Popen | None = None
+    # Another database (tests/topology: PostgreSQL) instead of the temporary SQLite file,
+    # another log file name (several servers in one folder), and settings laid over the rest.
+    database_url: str = ""
+    log_name: str = "gunicorn.log"
+    extra_env: dict[str, str] = field(default_factory=dict)
     secret_key: str = field(default_factory=lambda: "bench-" + uuid.uuid4().hex * 2)
     encryption_key: str = field(default_factory=lambda: _fernet_key())
 
@@ -61,7 +66,7 @@ class Server:
 
     @property
     def log_path(self) -> Path:
-        return self.workdir / "gunicorn.log"
+        return self.workdir / self.log_name
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -72,7 +77,7 @@ class Server:
                 "SECRET_KEY": self.secret_key,
                 "FLORASITE_ENCRYPTION_KEYS": self.encryption_key,
                 "FLORASITE_VAR_DIR": str(self.workdir),
-                "DATABASE_URL": f"sqlite:///{self.workdir / 'db.sqlite3'}",
+                "DATABASE_URL": self.database_url or f"sqlite:///{self.workdir / 'db.sqlite3'}",
                 "FLORA_SANDBOX_ENABLED": "true",
                 "FLORA_SANDBOX_ALLOW_HTTP_CALLBACKS": "true",
                 "FLORA_SANDBOX_SPEEDUP": repr(self.speedup),
@@ -90,6 +95,7 @@ class Server:
         env.pop("CACHE_KEY_PREFIX", None)
         env.pop("SECRET_KEY_FILE", None)
         env.pop("FLORASITE_ENCRYPTION_KEYS_FILE", None)
+        env.update(self.extra_env)
         return env
 
     def setup_django(self, *, collectstatic: bool = False) -> None:
@@ -143,6 +149,44 @@ class Server:
         self.stop()
         if not keep:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_worker(
+    env: dict[str, str], log_path: Path, worker_id: str, *extra: str
+) -> subprocess.Popen:
+    """One `manage.py db_worker` serving every queue (with the periodic jobs), as
+    bench/batch.py and tests/topology run them; its own session, so it can be killed alone."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "db_worker",
+                "--queue-name=*",
+                "--worker-id",
+                worker_id,
+                "--no-reload",
+                *extra,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_processes(procs: list[subprocess.Popen], timeout: float = 20.0) -> None:
+    """SIGTERM each process group (workers finish their task), SIGKILL what outlives it."""
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def make_team(server: Server) -> Any:

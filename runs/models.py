@@ -251,6 +251,8 @@ class RunOutput(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
+    # Pending: when the next copy may start (a claim's lease, or a failure's backoff). Kept:
+    # the lease of a thumbnail attempt under way (runs.thumbnails), else empty.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     kept_at = models.DateTimeField(null=True, blank=True)
 

@@ -148,8 +148,11 @@ def _refresh_claimed(
 
     with transaction.atomic():
         # Re-read under a row lock (SQLite: the IMMEDIATE transaction's write lock), so the
-        # answer is applied to the newest state and can never move the run backwards.
-        fresh = Run.objects.select_for_update().select_related("team").get(pk=run.pk)
+        # answer is applied to the newest state and can never move the run backwards. Only
+        # the run's row (of=self): FOR UPDATE on the joined team row too would block every
+        # insert that references the team (its foreign-key check takes FOR KEY SHARE) until
+        # this commits, and with the budget's balance rows in between, deadlock submissions.
+        fresh = Run.objects.select_for_update(of=("self",)).select_related("team").get(pk=run.pk)
         if fresh.refresh_claimed_until == lease_until:
             # Still ours: the next refresh may start one interval after this one did.
             fresh.refresh_claimed_until = started + interval_for(fresh, started)

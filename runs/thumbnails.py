@@ -16,8 +16,10 @@ the periodic job (runs.apps, every THUMBS_EVERY), which makes uploads' thumbnail
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db.models import F, Q
+from django.utils import timezone
 
 from florasite.lib.thumbs import (
     MAX_PIXELS,
@@ -44,6 +46,11 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 BATCH = 50
+# An attempt holds its output this long: nobody else starts one meanwhile (a render takes
+# well under a second), and one whose worker died is taken over after it. Kept outputs no
+# longer need RunOutput.next_attempt_at for their copy (runs.keeping clears it), so the
+# thumbnail's attempt uses it.
+CLAIM_LEASE = timedelta(minutes=2)
 
 
 def _is_image(output: RunOutput) -> bool:
@@ -52,6 +59,7 @@ def _is_image(output: RunOutput) -> bool:
 
 def _due() -> Q:
     return Q(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()),
         keep_status=OutputKeepStatus.KEPT,
         thumb_status=ThumbStatus.PENDING,
         thumb_attempts__lt=MAX_ATTEMPTS,
@@ -59,10 +67,14 @@ def _due() -> Q:
 
 
 def _claim(output: RunOutput) -> bool:
-    """One attempt, for this worker: an UPDATE that only the first caller wins."""
+    """One attempt, for this worker: an UPDATE that only the first caller wins, and that no
+    other caller can win again until the attempt ends or its lease runs out (otherwise a
+    second worker's periodic pass started a second attempt while the first was rendering,
+    and both stored the thumbnails)."""
     return (
         RunOutput.objects.filter(_due(), pk=output.pk, thumb_attempts=output.thumb_attempts).update(
-            thumb_attempts=F("thumb_attempts") + 1
+            thumb_attempts=F("thumb_attempts") + 1,
+            next_attempt_at=timezone.now() + CLAIM_LEASE,
         )
         == 1
     )
@@ -71,7 +83,7 @@ def _claim(output: RunOutput) -> bool:
 def _finish(output: RunOutput, **fields: object) -> None:
     RunOutput.objects.filter(
         pk=output.pk, thumb_status=ThumbStatus.PENDING, thumb_attempts=output.thumb_attempts + 1
-    ).update(**fields)
+    ).update(next_attempt_at=None, **fields)
 
 
 def make_thumbnail(output_pk: int) -> str:

@@ -102,10 +102,13 @@ def make_and_store(file_name: str, key: str) -> tuple[dict[str, str], tuple[int,
     stored = {}
     for name, body in made.items():
         target = f"thumbs/{key[:2]}/{key}-{SIZES[name]}.webp"
-        if default_storage.exists(target):
-            stored[name] = target
-        else:
-            stored[name] = default_storage.save(target, ContentFile(body))
+        if not default_storage.exists(target):
+            saved = default_storage.save(target, ContentFile(body))
+            if saved != target:
+                # Someone stored it between the check and the save (the same key, so the
+                # same bytes): keep one copy, not a second under a suffixed name.
+                default_storage.delete(saved)
+        stored[name] = target
     return stored, size
 
 
