@@ -252,7 +252,10 @@ def technique_names(team_id: int) -> dict[str, str]:
 _KEY_COLUMNS = "team_id, status, dims, v1, v2"
 
 
-def compact(limit: int = 20_000) -> int:
+COMPACT_BATCH = 20_000
+
+
+def compact(limit: int = COMPACT_BATCH) -> int:
     """Fold each key that has new delta rows into one row (zero rows dropped). Returns the
     number of keys folded. Exact under concurrent writers on both databases."""
     vendor = connection.vendor
