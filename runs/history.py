@@ -317,7 +317,8 @@ def _tally_where(team: Team, form: HistoryFilterForm) -> dict[str, str] | None:
         where["o"] = RunOrigin.EXTERNAL
     elif data.get("member"):
         member = _member_id(team, form, data["member"])
-        where["m"] = str(member) if member is not None else ""  # "": no run has it
+        # "-": a value no run has ("" is the tally of runs nobody in the team started)
+        where["m"] = str(member) if member is not None else "-"
     if data.get("workspace"):
         where["w"] = data["workspace"]
     if data.get("project"):
