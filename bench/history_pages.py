@@ -13,8 +13,9 @@ in process (Django's test client: middleware, view, template), in interleaved ro
 Cases beyond the plain pages: the first page on a new database connection (cold), and the
 first page right after a new run (stale: the triggers' delta rows not folded yet, a
 technique's options renewed). The control: the manager's first page with the tallies
-bypassed (counts and spend by GROUP BY over the team's runs, as before issue 19); it must
-miss the target at the largest size, else the bench could not tell.
+bypassed (counts and spend by GROUP BY over the team's runs, options by DISTINCT over them,
+as before issue 19); it must miss the target at the largest size, else the bench could not
+tell.
 
     .venv/bin/python bench/history_pages.py                      # 10k and 100k, both databases
     .venv/bin/python bench/history_pages.py --million            # and 1M (several minutes)
@@ -112,12 +113,32 @@ def _new_run(team, member, serial: int) -> None:
 
 
 def _bypass_tallies():
-    """The history as before issue 19: counts and spend by GROUP BY over the runs."""
+    """The history as before issue 19: counts and spend by GROUP BY over the team's runs,
+    the filter options by DISTINCT over them."""
     from runs import history
+    from runs.models import Run
 
-    real = history._tally_where
+    def scanned_facets(team):
+        names: dict[str, str] = {}
+        rows = (
+            Run.objects.filter(team=team).order_by().values_list("technique_id", "technique_name")
+        )
+        for technique_id, name in rows.distinct():
+            names.setdefault(technique_id, name or technique_id)
+        projects = Run.objects.filter(team=team).exclude(project_id="").order_by()
+        return {
+            "techniques": sorted(names.items(), key=lambda item: item[1].lower()),
+            "projects": sorted(projects.values_list("project_id", flat=True).distinct()),
+        }
+
+    real = history._tally_where, history._facets
     history._tally_where = lambda team, form: None
-    return lambda: setattr(history, "_tally_where", real)
+    history._facets = scanned_facets
+
+    def restore():
+        history._tally_where, history._facets = real
+
+    return restore
 
 
 def run_one(database: str, sizes: list[int], rounds: int) -> dict:
@@ -223,7 +244,9 @@ def run_one(database: str, sizes: list[int], rounds: int) -> dict:
                 label: {str(n): statistics.median(v) for n, v in per.items()}
                 for label, per in timings.items()
             },
-            "queries": {label: {str(n): q for n, q in per.items()} for label, per in queries.items()},
+            "queries": {
+                label: {str(n): q for n, q in per.items()} for label, per in queries.items()
+            },
             "tallies_exact": not problems,
             "rounds": rounds,
         }
@@ -231,7 +254,6 @@ def run_one(database: str, sizes: list[int], rounds: int) -> dict:
         server.cleanup()
         if pg_name:
             import psycopg
-
             from django.db import connections
 
             connections.close_all()
@@ -251,8 +273,11 @@ def _postgres_answers() -> bool:
 
 def _report(result: dict) -> bool:
     sizes = result["sizes"]
-    print(f"\n{result['database']} (runs written in bulk: "
-          + ", ".join(f"{int(n):,} in {s} s" for n, s in result["fill_seconds"].items()) + ")")
+    print(
+        f"\n{result['database']} (runs written in bulk: "
+        + ", ".join(f"{int(n):,} in {s} s" for n, s in result["fill_seconds"].items())
+        + ")"
+    )
     cols = "".join(f" | {f'{n:,} ms':>13} {'q':>3}" for n in sizes)
     title = f"page (median of {result['rounds']})"
     header = f"{title:<38}{cols} | {'largest/smallest':>16} | verdict"
