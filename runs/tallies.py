@@ -300,18 +300,20 @@ SELECT (SELECT COUNT(*) FROM keys)""",
         )
         cursor.execute("SELECT COUNT(*) FROM run_tally_keys")
         keys = int(cursor.fetchone()[0])
-        matches = (
-            "EXISTS (SELECT 1 FROM run_tally_keys k WHERE k.team_id = t.team_id "
-            "AND k.status = t.status AND k.dims = t.dims AND k.v1 = t.v1 AND k.v2 = t.v2)"
+        # Driven from the (few) keys into run_tally_key, never a walk of the whole table.
+        joined = (
+            f"FROM run_tally_keys k JOIN {TALLY} t ON t.team_id = k.team_id "
+            "AND t.dims = k.dims AND t.v1 = k.v1 AND t.v2 = k.v2 AND t.status = k.status "
+            "WHERE t.id <= %s"
         )
         cursor.execute(
             f"INSERT INTO {TALLY} ({_KEY_COLUMNS}, n, spend_units, delta) "
-            f"SELECT {_KEY_COLUMNS}, SUM(n), SUM(spend_units), 0 FROM {TALLY} t "
-            f"WHERE t.id <= %s AND {matches} GROUP BY {_KEY_COLUMNS} "
-            "HAVING SUM(n) <> 0 OR SUM(spend_units) <> 0",
+            "SELECT t.team_id, t.status, t.dims, t.v1, t.v2, SUM(t.n), SUM(t.spend_units), 0 "
+            f"{joined} GROUP BY t.team_id, t.status, t.dims, t.v1, t.v2 "
+            "HAVING SUM(t.n) <> 0 OR SUM(t.spend_units) <> 0",
             [top],
         )
-        cursor.execute(f"DELETE FROM {TALLY} AS t WHERE t.id <= %s AND {matches}", [top])
+        cursor.execute(f"DELETE FROM {TALLY} WHERE id IN (SELECT t.id {joined})", [top])
         cursor.execute("DELETE FROM run_tally_keys")
         return keys
 
