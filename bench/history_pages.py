@@ -79,7 +79,7 @@ def _fill(team, member, n: int) -> None:
     step = 365 * 86400 / n  # every size spans the same year
     pg = connection.vendor == "postgresql"
     if pg:
-        rows, i = "generate_series(0, %s) AS seq(i)", "seq.i"
+        rows, i = "generate_series(0::bigint, %s) AS seq(i)", "seq.i"
         when = f"to_timestamp(%s + {i} * %s)"
         code = f"'b' || lpad(%s::text, 3, '0') || lpad({i}::text, 8, '0')"
     else:
