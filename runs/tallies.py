@@ -182,6 +182,23 @@ def create_triggers(conn: Any = None) -> None:
             cursor.execute(statement)
 
 
+def triggers_present(conn: Any = None) -> bool:
+    conn = conn or connection
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            cursor.execute(
+                "SELECT COUNT(*) FROM pg_trigger WHERE tgrelid = %s::regclass "
+                "AND tgname IN ('run_tally_insert_delete', 'run_tally_update')",
+                [RUNS],
+            )
+            return int(cursor.fetchone()[0]) == 2
+        cursor.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name IN "
+            "('run_tally_insert', 'run_tally_delete', 'run_tally_update')"
+        )
+        return int(cursor.fetchone()[0]) == 3
+
+
 def drop_triggers(conn: Any = None) -> None:
     conn = conn or connection
     with conn.cursor() as cursor:

@@ -176,6 +176,18 @@ def test_the_command_checks_and_rebuilds_the_tallies(team_a, bob, capsys):
         call_command("rebuild_run_tallies", "--team", "nope")
 
 
+def test_the_rebuild_puts_back_triggers_a_dead_bulk_load_left_out(team_a, bob, capsys):
+    tallies.drop_triggers()
+    plain_run(team_a, bob)  # not counted
+    with pytest.raises(CommandError, match="triggers are missing"):
+        call_command("rebuild_run_tallies", "--check")
+    call_command("rebuild_run_tallies")
+    assert "were missing: created" in capsys.readouterr().out
+    assert tallies.triggers_present()
+    plain_run(team_a, bob)
+    _assert_exact(team_a)
+
+
 def test_a_bulk_load_without_triggers_is_counted_by_the_rebuild(team_a, bob):
     with tallies.bulk_load():
         Run.objects.bulk_create(

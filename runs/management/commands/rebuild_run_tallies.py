@@ -35,6 +35,10 @@ class Command(BaseCommand):
             if team_id is None:
                 raise CommandError(f"No team with the slug {team!r}.")
         if check:
+            if not tallies.triggers_present():
+                raise CommandError(
+                    "The runs table's tally triggers are missing: run without --check."
+                )
             problems = tallies.check(team_id)
             for problem in problems[:50]:
                 self.stdout.write(problem)
@@ -42,5 +46,10 @@ class Command(BaseCommand):
                 raise CommandError(f"{len(problems)} tallies differ from the runs table.")
             self.stdout.write("The tallies match the runs table.")
             return
+        if not tallies.triggers_present():
+            # A bulk load that died before putting them back: without them nothing is counted.
+            tallies.drop_triggers()
+            tallies.create_triggers()
+            self.stdout.write("The runs table's tally triggers were missing: created.")
         tallies.rebuild(team_id)
         self.stdout.write("Tallies rebuilt from the runs table.")
