@@ -36,4 +36,6 @@ class RunsConfig(AppConfig):
         periodic.register("runs.keep", timedelta(seconds=5), tasks.retry_keeping_outputs)
         # Thumbnails nobody queued (older outputs, a lost task, a storage error) in batches.
         periodic.register("runs.thumbs", timedelta(seconds=30), tasks.make_due_thumbnails)
+        # The history's tallies: delta rows folded into one row a key (runs.tallies).
+        periodic.register("runs.compact_tallies", timedelta(minutes=1), tasks.compact_run_tallies)
         periodic.register("runs.prune_webhooks", timedelta(hours=6), tasks.prune_webhook_deliveries)

@@ -2,7 +2,9 @@
 
 Filters live in the query string, so a filtered view is a link a teammate can open.
 Pagination is by keyset (created_at, id) from a run code, so page 2,000 costs what page 1
-costs, and every page runs the same few queries whatever the team's size.
+costs, and every page runs the same few queries whatever the team's size. The counts, the
+managers' spend and the technique and project options come from runs.tallies (kept by the
+database as runs are written), so they cost the same at 10,000 runs and at 1,000,000.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.core.cache import cache
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
 from florasite.lib.net import http_url
+from runs import tallies
 from runs.forms import IN_PROGRESS, OUTSIDE, HistoryFilterForm
 from runs.models import (
     IN_FLIGHT_STATUSES,
@@ -45,11 +48,6 @@ __all__ = [
 ]
 
 PAGE_SIZE = 50
-# Techniques and projects offered in the filters: two DISTINCT scans of the team's runs,
-# cached briefly so that paging through 100,000 runs does not repeat them on every page.
-FACETS_TTL = 60
-# Also keyed by the team's newest run: a technique run for the first time is offered at once.
-FACETS_KEY = "runs:history-facets:v2:{team}:{newest}"
 
 # The summary chips above the table, in this order.
 SUMMARY = [
@@ -64,44 +62,29 @@ SUMMARY = [
 
 
 def _facets(team: Team) -> dict[str, list]:
-    # One index seek (run_team_recent); a run started since the last look renews the choices.
-    newest = (
-        Run.objects.filter(team=team)
-        .order_by("-created_at", "-id")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    key = FACETS_KEY.format(team=team.pk, newest=newest or 0)
-    facets = cache.get(key)
-    if facets is None:
-        projects = (
-            Run.objects.filter(team=team)
-            .exclude(project_id="")
-            .order_by()
-            .values_list("project_id", flat=True)
-            .distinct()
-        )
-        facets = {
-            "techniques": technique_choices(team),
-            "projects": sorted(projects),
-        }
-        cache.set(key, facets, FACETS_TTL)
-    return facets
+    """Techniques and projects offered in the filters: what the team has runs of now.
+
+    Read from the tallies (runs.tallies: a few rows per technique and project, kept by the
+    database as runs are written), so a technique run for the first time is offered at once
+    and nothing scans the runs.
+    """
+    present = tallies.values_present(team.pk, ["t", "p"])
+    return {
+        "techniques": _named(team, present["t"]),
+        "projects": sorted(value for value in present["p"] if value),
+    }
+
+
+def _named(team: Team, technique_ids: set[str]) -> list[tuple[str, str]]:
+    names = tallies.technique_names(team.pk)
+    choices = {tid: names.get(tid) or tid for tid in technique_ids}
+    return sorted(choices.items(), key=lambda item: item[1].lower())
 
 
 def technique_choices(team: Team) -> list[tuple[str, str]]:
-    """Every technique the team has runs of, as (id, name) sorted by name (uncached: the
-    history's and the gallery's filters cache it their own way)."""
-    names: dict[str, str] = {}
-    rows = (
-        Run.objects.filter(team=team)
-        .order_by()
-        .values_list("technique_id", "technique_name")
-        .distinct()
-    )
-    for technique_id, name in rows:
-        names.setdefault(technique_id, name or technique_id)
-    return sorted(names.items(), key=lambda item: item[1].lower())
+    """Every technique the team has runs of, as (id, name) sorted by name: the name first
+    seen for it (uncached: the gallery's filters cache it their own way)."""
+    return _named(team, tallies.values_present(team.pk, ["t"])["t"])
 
 
 def _workspaces(team: Team) -> list[tuple[str, str]]:
@@ -126,6 +109,27 @@ def _members(team: Team) -> list[tuple[str, str]]:
         .values_list("user__username", flat=True)
     )
     return [(name, name) for name in usernames]
+
+
+def _member_id(team: Team, form: HistoryFilterForm, username: str) -> int | None:
+    """The user the member filter names: a member of the team (one indexed lookup), else a
+    former member whose runs remain; None for nobody. Resolved once per form."""
+    known: dict[str, int | None] = form.__dict__.setdefault("_member_ids", {})
+    if username not in known:
+        found = (
+            Membership.objects.filter(team=team, user__username=username)
+            .values_list("user_id", flat=True)
+            .first()
+        )
+        if found is None:
+            found = (
+                get_user_model()
+                .objects.filter(username=username)
+                .values_list("pk", flat=True)
+                .first()
+            )
+        known[username] = found
+    return known[username]
 
 
 def filter_form(query: QueryDict, team: Team) -> HistoryFilterForm:
@@ -163,6 +167,7 @@ def filter_query(query: QueryDict) -> str:
 
 
 def _day_start(day: Any) -> datetime:
+    # The viewer's day (ViewerTimeZoneMiddleware activates their zone; florasite.lib.when).
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
@@ -180,7 +185,9 @@ def filtered(team: Team, form: HistoryFilterForm, *, with_status: bool = True) -
     if data.get("member") == OUTSIDE:
         runs = runs.filter(origin=RunOrigin.EXTERNAL)
     elif data.get("member"):
-        runs = runs.filter(created_by__username=data["member"])
+        # By id, on the (team, created_by, created_at) index: no join with the users.
+        member = _member_id(team, form, data["member"])
+        runs = runs.filter(created_by_id=member) if member is not None else runs.none()
     if data.get("workspace"):
         runs = runs.filter(workspace_id=data["workspace"])
     if data.get("project"):
@@ -299,25 +306,66 @@ def counts(team: Team, form: HistoryFilterForm, *, with_spend: bool) -> dict[str
     }
 
 
-def summary(
-    team: Team, form: HistoryFilterForm, *, with_spend: bool
-) -> tuple[list[dict[str, Any]], int, Decimal]:
-    """Counts per status (over every filter but status) and spend, in one GROUP BY query.
+def _tally_where(team: Team, form: HistoryFilterForm) -> dict[str, str] | None:
+    """The filters (but status) as tally dimensions; None when the tallies cannot answer:
+    a date range, or more than two dimensions."""
+    data = form.cleaned_data
+    if data.get("date_from") or data.get("date_to"):
+        return None
+    where: dict[str, str] = {}
+    if data.get("technique"):
+        where["t"] = data["technique"]
+    if data.get("member") == OUTSIDE:
+        where["o"] = RunOrigin.EXTERNAL
+    elif data.get("member"):
+        member = _member_id(team, form, data["member"])
+        # "-": a value no run has ("" is the tally of runs nobody in the team started)
+        where["m"] = str(member) if member is not None else "-"
+    if data.get("workspace"):
+        where["w"] = data["workspace"]
+    if data.get("project"):
+        where["p"] = data["project"]
+    return where if tallies.key_of(where) is not None else None
 
-    Without spend the counts come from the (team, status, created_at) index alone; the sum
-    of costs has to read every row, so only the people who see it pay for it.
-    """
+
+def _by_status(
+    team: Team, form: HistoryFilterForm, *, with_spend: bool
+) -> dict[str, tuple[int, Decimal]]:
+    where = _tally_where(team, form)
+    if where is not None:
+        found = tallies.by_status(team.pk, where) or {}
+        return {s: (n, tallies.to_dollars(units)) for s, (n, units) in found.items()}
+    # A date range, or three filters or more: counted over the matching runs. The status
+    # list makes the count a few range scans of run_team_status_cost (team, status,
+    # created_at, charged_cost), index only, rather than a walk of every team run.
     aggregates: dict[str, Any] = {"n": Count("id")}
     if with_spend:
         aggregates["spend"] = Sum("charged_cost")
     grouped = (
-        filtered(team, form, with_status=False).order_by().values("status").annotate(**aggregates)
+        filtered(team, form, with_status=False)
+        .filter(status__in=RunStatus.values)
+        .order_by()
+        .values("status")
+        .annotate(**aggregates)
     )
-    counts: dict[str, int] = {}
-    spend_by_status: dict[str, Decimal] = {}
-    for row in grouped:
-        counts[row["status"]] = row["n"]
-        spend_by_status[row["status"]] = row.get("spend") or Decimal("0")
+    return {
+        row["status"]: (row["n"], Decimal(row.get("spend") or 0).quantize(Decimal("0.0001")))
+        for row in grouped
+    }
+
+
+def summary(
+    team: Team, form: HistoryFilterForm, *, with_spend: bool
+) -> tuple[list[dict[str, Any]], int, Decimal]:
+    """Counts per status (over every filter but status) and spend.
+
+    From the tallies (runs.tallies) for any filter on at most two of technique, member (or
+    outside), workspace and project: one small query whatever the team's size. A date range
+    or more filters count the matching runs through an index.
+    """
+    grouped = _by_status(team, form, with_spend=with_spend)
+    counts = {status: n for status, (n, _) in grouped.items()}
+    spend_by_status = {status: spend for status, (_, spend) in grouped.items()}
     in_progress = sum(counts.get(status, 0) for status in IN_FLIGHT_STATUSES)
     chips = []
     for value, label in SUMMARY:
@@ -332,4 +380,6 @@ def summary(
         spend = sum((spend_by_status.get(s, Decimal("0")) for s in IN_FLIGHT_STATUSES), Decimal())
     else:
         spend = sum(spend_by_status.values(), Decimal())
+    if not with_spend:
+        spend = Decimal("0")
     return chips, sum(counts.values()), spend

@@ -163,6 +163,19 @@ class Run(models.Model):
             # History: a team's runs, newest first (keyset pagination on created_at, id).
             models.Index(fields=["team", "-created_at", "-id"], name="run_team_recent"),
             models.Index(fields=["team", "status", "-created_at"], name="run_team_status"),
+            # Filtered history pages seek straight to a technique's or a member's runs, however
+            # rare they are among the team's.
+            models.Index(
+                fields=["team", "technique_id", "-created_at", "-id"], name="run_team_technique"
+            ),
+            models.Index(
+                fields=["team", "created_by", "-created_at", "-id"], name="run_team_member"
+            ),
+            # Counts of a date range (runs.history.summary): per status, a range of created_at,
+            # read from the index alone (the cost too, for the managers' spend).
+            models.Index(
+                fields=["team", "status", "created_at", "charged_cost"], name="run_team_status_cost"
+            ),
             models.Index(fields=["next_refresh_at"], name="run_next_refresh"),
         ]
 
@@ -214,6 +227,51 @@ class Run(models.Model):
     @property
     def cost(self) -> Decimal | None:
         return self.charged_cost if self.charged_cost is not None else None
+
+
+class RunTally(models.Model):
+    """Delta rows of runs counted per (team, status, key): written by database triggers on
+    the runs table, folded by compaction, summed on read (runs.tallies)."""
+
+    # No foreign key constraint: a team's runs are deleted (writing their -1 rows) before the
+    # team itself; those rows sum to zero and compaction drops them.
+    team = models.ForeignKey(
+        "teams.Team", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    status = models.CharField(max_length=20)
+    # "" (all runs), one dimension letter ("t"), or two ("tm"): see runs.tallies.KEYS.
+    dims = models.CharField(max_length=2)
+    v1 = models.CharField(max_length=200, blank=True)
+    v2 = models.CharField(max_length=200, blank=True)
+    n = models.BigIntegerField()
+    # charged_cost in units of $0.0001, exact on SQLite and PostgreSQL.
+    spend_units = models.BigIntegerField()
+    # True for a row a trigger wrote since the last compaction.
+    delta = models.BooleanField(default=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["team", "dims", "v1", "v2", "status"], name="run_tally_key"),
+            models.Index(fields=["team"], condition=Q(delta=True), name="run_tally_delta"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.status} {self.dims}={self.v1},{self.v2}: {self.n}"
+
+
+class TechniqueName(models.Model):
+    """The name first seen for each technique a team ran (the filters' options), written by
+    the runs table's triggers when missing (runs.tallies); never updated."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
+    technique_id = models.CharField(max_length=200)
+    name = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["team", "technique_id"], name="technique_name_team")]
+
+    def __str__(self) -> str:
+        return f"{self.technique_id}: {self.name}"
 
 
 class OutputKeepStatus(models.TextChoices):

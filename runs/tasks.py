@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from runs import keeping, reconcile, refresh, sweep, sync, thumbnails
+from runs import keeping, reconcile, refresh, sweep, sync, tallies, thumbnails
 from runs.jobs import savepoint
 from runs.models import OutputKeepStatus, RunStatus, WebhookDelivery
 from runs.submit import SubmitOutcome
@@ -107,6 +107,13 @@ def retry_keeping_outputs() -> None:
 def prune_webhook_deliveries() -> None:
     """Forget webhook delivery ids long after FLORA stopped retrying them (days, not hours)."""
     WebhookDelivery.objects.filter(received_at__lt=timezone.now() - timedelta(days=30)).delete()
+
+
+@task()
+def compact_run_tallies() -> None:
+    """Fold the history tallies' delta rows (runs.tallies), so reads sum a few rows a key."""
+    while tallies.compact() >= tallies.COMPACT_BATCH:
+        pass  # a backlog (after a burst of writes): the next batch at once
 
 
 def sync_all() -> int:
