@@ -136,7 +136,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, building its header once per response (florasite.csp).
+    "florasite.csp.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
