@@ -85,9 +85,8 @@ class CSPMiddleware(BaseCSPMiddleware):
 
     def _policy(self, request: HttpRequest, response: HttpResponseBase) -> str:
         parts = self.get_policy_parts(request=request, response=response)
-        if parts.config is None and parts.update is None and parts.replace is None:
-            if parts.nonce is None:
-                if "policy" not in _site_policy:
-                    _site_policy["policy"] = build_policy()
-                return _site_policy["policy"]
+        if parts.config is None and parts.update is None and parts.replace is None is parts.nonce:
+            if "policy" not in _site_policy:
+                _site_policy["policy"] = build_policy()
+            return _site_policy["policy"]
         return build_policy(**asdict(parts))
