@@ -6,6 +6,10 @@ dashboard's own origin, which the output keeper may fetch while the sandbox is o
 With BENCH_NO_CLAIM=1 (bench/poll_fanin.py's control round), the status fragments refresh
 without the claim: every poll wins and asks FLORA. The URLconf is imported once the apps are
 ready and before the first view runs, so the swap is in place for every request.
+
+With BENCH_NO_MEMBERSHIP_CACHE=1 (bench/status_fragment.py's control), teams.access_cache
+keeps nothing: the memberships are read on every request, as before the cache, to show the
+gap it closes.
 """
 
 from __future__ import annotations
@@ -39,6 +43,12 @@ if os.environ.get("BENCH_NO_CLAIM"):
         return refresh._refresh_claimed(run, lease_until, now, timeout, interactive=True)[0]
 
     runs.views.status.refresh_if_due = _refresh_without_claim  # type: ignore[assignment]
+
+
+if os.environ.get("BENCH_NO_MEMBERSHIP_CACHE"):
+    import teams.access_cache
+
+    teams.access_cache.ENABLED = False
 
 
 @login_not_required

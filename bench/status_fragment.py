@@ -1,131 +1,212 @@
-"""Throughput and latency of the status fragment, beside a bare "hello" view, in one run.
+"""Server CPU per request of the status fragment, beside a bare "hello" view, in one run.
 
 Starts gunicorn (gthread, the project's config: 2 workers x 8 threads) on a temporary SQLite
-database, with bench/bench_urls.py adding a bare view at /bench/hello, and drives each
-target with 32 concurrent keep-alive clients (4 processes x 8 threads), the targets taking
-turns in three rounds:
+database, with the request log on (LOG_LEVEL=INFO, as in production) and bench/bench_urls.py
+adding a bare view at /bench/hello. The load generator runs on the same machine as the
+server, so requests per second say as much about the clients as about the server: the
+figure compared is the server's CPU per request, the gunicorn workers' utime + stime
+(/proc/<pid>/stat) over a measured slice divided by the requests they served in it.
 
-* hello, logged in: the bare view with the same session cookie, so it pays the same
-  middleware (session, user, team membership) as the fragment: the honest baseline;
+Targets, each measured in every round, the rounds interleaved (medians over rounds):
+
 * hello, anonymous: the bare view without a cookie (the floor of a Django request here);
-* fragment, run in flight: /runs/<code>/status of a running run whose refresh
-  claim is held by someone else: what every viewer but one gets on every poll;
-* fragment, run completed: the final answer (286) with the outputs section swapped in.
+* hello, logged in: the bare view with a member's session cookie: session, user, team;
+* fragment, many viewers: /runs/<code>/status of a run in flight whose refresh claim
+  another caller holds: what every viewer but one gets on every poll;
+* fragment, lone viewer: a run in flight at the sandbox whose claim is free before each
+  poll (one client, one request at a time), so every poll wins the refresh and asks FLORA
+  (the sandbox, served by the same gunicorn: its CPU is counted too);
+* fragment, run completed: the final answer (286) with the outputs section;
+* control: a second gunicorn on the same database with BENCH_NO_MEMBERSHIP_CACHE=1
+  (bench_settings: the middleware reads the memberships on every request, as before the
+  cache): hello logged in and the many-viewers fragment again.
 
     .venv/bin/python bench/status_fragment.py
-    .venv/bin/python bench/status_fragment.py --seconds 3   # shorter
+    .venv/bin/python bench/status_fragment.py --rounds 3 --seconds 1   # shorter
 
-Target: the fragment at 60 % or more of the bare view's throughput.
+Targets (exit 1 if one is missed): the many-viewers fragment within 1.3x of hello logged
+in, hello logged in within 2x of anonymous, and the control outside 2x (else the bench
+could not tell the cache from noise).
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
+import statistics
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import Server, make_team, percentile, session_cookies  # noqa: E402
+from _harness import Server, make_team, session_cookies, start_sandbox_run  # noqa: E402
 
-CONCURRENCY = 32
-PROCESSES = 4
-WARMUP_SECONDS = 0.5  # before each measured slice (connections, caches)
-ROUNDS = 3
-TARGET_RATIO = 0.60
+CLIENT_PROCESSES = 2
+CLIENT_THREADS = 4  # per process: 8 keep-alive clients keep 2 workers x 8 threads busy
+WARMUP_SECONDS = 0.3
+FRAGMENT_TARGET = 1.3
+LOGGED_IN_TARGET = 2.0
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class BenchServer(Server):
+    """A Server with its own log file and extra environment (the control's switch)."""
+
+    name: str = "gunicorn"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), **self.extra_env}
+
+    def worker_pids(self) -> list[int]:
+        assert self.process is not None
+        pids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    pids.append(int(entry))
+        return pids
+
+    def cpu_seconds(self) -> float:
+        """utime + stime of the workers so far (the master does not serve requests)."""
+        total = 0
+        for pid in self.worker_pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+        return total / TICKS
 
 
 @dataclass(frozen=True)
 class Target:
     label: str
+    server: str  # "main" or "control"
     path: str
     cookie: str | None
     htmx: bool
     expect: int
+    lone: bool = False  # one sequential client; the claim freed before each request
 
 
-def _client_thread(
-    base_url: str, target: Target, start: float, stop: float, out: list, lock: threading.Lock
-) -> None:
+def _client_thread(base_url: str, target: Target, stop: float, counts: list) -> None:
     cookies = {"sessionid": target.cookie} if target.cookie else {}
     headers = {"HX-Request": "true"} if target.htmx else {}
-    latencies: list[float] = []
-    errors = 0
+    served = errors = 0
     with httpx.Client(base_url=base_url, cookies=cookies, headers=headers, timeout=30) as client:
-        while True:
-            began = time.perf_counter()
-            if began >= stop:
-                break
+        while time.perf_counter() < stop:
             try:
                 ok = client.get(target.path).status_code == target.expect
             except httpx.HTTPError:
                 ok = False
-            done = time.perf_counter()
-            if began >= start:  # warm-up requests are not counted
-                if ok:
-                    latencies.append(done - began)
-                else:
-                    errors += 1
-    with lock:
-        out.append((latencies, errors))
+            served += 1
+            errors += not ok
+    counts.append((served, errors))
 
 
-def _client_process(
-    base_url: str, target: Target, threads: int, start: float, stop: float, queue: object
-) -> None:
-    out: list = []
-    lock = threading.Lock()
-    workers = [
-        threading.Thread(target=_client_thread, args=(base_url, target, start, stop, out, lock))
-        for _ in range(threads)
+def _client_process(base_url: str, target: Target, stop: float, queue: object) -> None:
+    counts: list = []
+    threads = [
+        threading.Thread(target=_client_thread, args=(base_url, target, stop, counts))
+        for _ in range(CLIENT_THREADS)
     ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    latencies = [value for chunk, _ in out for value in chunk]
-    queue.put((latencies, sum(errors for _, errors in out)))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put((sum(c[0] for c in counts), sum(c[1] for c in counts)))
 
 
-def measure(base_url: str, target: Target, seconds: float) -> tuple[list[float], int]:
-    """Latencies of the requests served in `seconds` at CONCURRENCY clients, and errors."""
+def _drive(base_url: str, target: Target, seconds: float) -> tuple[int, int]:
+    """Requests sent (all answered before this returns) and errors, in `seconds`."""
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    # perf_counter is system-wide on Linux (CLOCK_MONOTONIC), so children share the window.
-    start = time.perf_counter() + 0.3 + WARMUP_SECONDS
-    stop = start + seconds
+    stop = time.perf_counter() + seconds
     procs = [
-        context.Process(
-            target=_client_process,
-            args=(base_url, target, CONCURRENCY // PROCESSES, start, stop, queue),
-        )
-        for _ in range(PROCESSES)
+        context.Process(target=_client_process, args=(base_url, target, stop, queue))
+        for _ in range(CLIENT_PROCESSES)
     ]
     for proc in procs:
         proc.start()
     results = [queue.get(timeout=seconds + 60) for _ in procs]
     for proc in procs:
         proc.join()
-    return [v for chunk, _ in results for v in chunk], sum(errors for _, errors in results)
+    return sum(r[0] for r in results), sum(r[1] for r in results)
+
+
+def _drive_lone(base_url: str, target: Target, seconds: float, run_pk: int) -> tuple[int, int]:
+    from runs.models import Run
+
+    served = errors = 0
+    stop = time.perf_counter() + seconds
+    with httpx.Client(
+        base_url=base_url,
+        cookies={"sessionid": target.cookie},
+        headers={"HX-Request": "true"},
+        timeout=30,
+    ) as client:
+        while time.perf_counter() < stop:
+            # The interval has passed: this poll is the one that asks FLORA.
+            Run.objects.filter(pk=run_pk).update(refresh_claimed_until=None)
+            try:
+                ok = client.get(target.path).status_code == target.expect
+            except httpx.HTTPError:
+                ok = False
+            served += 1
+            errors += not ok
+    return served, errors
+
+
+def measure(server: BenchServer, target: Target, seconds: float, run_pk: int) -> tuple[float, int]:
+    """(server CPU ms per request, errors) over one slice, after a short warm-up."""
+    drive = (
+        (lambda s: _drive_lone(server.base_url, target, s, run_pk))
+        if target.lone
+        else (lambda s: _drive(server.base_url, target, s))
+    )
+    drive(WARMUP_SECONDS)
+    before = server.cpu_seconds()
+    served, errors = drive(seconds)
+    # Every request sent was answered before drive() returned: its CPU is in the delta.
+    cpu = server.cpu_seconds() - before
+    return cpu * 1000 / max(served, 1), errors
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--seconds", type=float, default=7.5, help="measured seconds per target (7.5)"
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir and log")
+    parser.add_argument("--seconds", type=float, default=2.0, help="per target and round (2)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (5)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir and logs")
     args = parser.parse_args()
-    if args.seconds <= 0:
-        parser.error("--seconds must be positive")
+    if args.seconds <= 0 or args.rounds < 1:
+        parser.error("--seconds must be positive and --rounds at least 1")
 
-    server = Server(log_level="WARNING", settings_module="bench_settings")
+    # The lone viewer's run must stay in flight: the "[slow]" Tarot Pull lasts 61 s at
+    # speedup 1; this makes it last about 100 minutes.
+    server = BenchServer(log_level="INFO", settings_module="bench_settings", speedup=0.01)
+    control = BenchServer(
+        log_level="INFO",
+        settings_module="bench_settings",
+        speedup=server.speedup,
+        workdir=server.workdir,
+        secret_key=server.secret_key,
+        encryption_key=server.encryption_key,
+        name="gunicorn-control",
+        extra_env={"BENCH_NO_MEMBERSHIP_CACHE": "1"},
+    )
     try:
         print(f"Preparing a temporary database in {server.workdir} ...", flush=True)
         server.setup_django()
@@ -135,7 +216,7 @@ def main() -> int:
         from runs.models import OutputKeepStatus, Run, RunOutput, RunStatus
 
         team = make_team(server)
-        (cookie,) = session_cookies(team, 1)
+        cookie, lone_cookie = session_cookies(team, 2)
         now = timezone.now()
         running = Run.objects.create(
             team=team,
@@ -175,67 +256,113 @@ def main() -> int:
         )
         connections.close_all()  # the client processes are forked: no shared connection
         server.start()
+        control.start()
+        lone = Run.objects.create(
+            team=team,
+            technique_id="tech_tarot-pull",
+            technique_name="Tarot Pull",
+            flora_run_id=start_sandbox_run(server, "A lone viewer [slow]"),
+            status=RunStatus.RUNNING,
+            workspace_id="ws_demo",
+            submitted_at=timezone.now(),
+        )
+        connections.close_all()
 
-        detail = "/runs/{}/status"
+        status = "/runs/{}/status"
         targets = [
-            Target("hello, logged in", "/bench/hello", cookie, False, 200),
-            Target("hello, anonymous", "/bench/hello", None, False, 200),
-            Target("fragment, run in flight", detail.format(running.code), cookie, True, 200),
-            Target("fragment, run completed", detail.format(completed.code), cookie, True, 286),
+            Target("hello, anonymous", "main", "/bench/hello", None, False, 200),
+            Target("hello, logged in", "main", "/bench/hello", cookie, False, 200),
+            Target(
+                "fragment, many viewers", "main", status.format(running.code), cookie, True, 200
+            ),
+            Target(
+                "fragment, lone viewer",
+                "main",
+                status.format(lone.code),
+                lone_cookie,
+                True,
+                200,
+                lone=True,
+            ),
+            Target(
+                "fragment, run completed", "main", status.format(completed.code), cookie, True, 286
+            ),
+            Target("control: hello, logged in", "control", "/bench/hello", cookie, False, 200),
+            Target(
+                "control: fragment, many", "control", status.format(running.code), cookie, True, 200
+            ),
         ]
+        servers = {"main": server, "control": control}
         print(
-            f"gunicorn (gthread, {server.workers} workers x {server.threads} threads) on "
-            f"{server.base_url}; {CONCURRENCY} concurrent clients; {args.seconds:.0f} s per "
-            f"target in {ROUNDS} interleaved rounds, each after {WARMUP_SECONDS} s of warm-up",
+            f"gunicorn (gthread, {server.workers} workers x {server.threads} threads, request "
+            f"log on) on {server.base_url}, the control on {control.base_url}; "
+            f"{CLIENT_PROCESSES * CLIENT_THREADS} keep-alive clients (1 for the lone viewer); "
+            f"{args.rounds} interleaved rounds of {args.seconds:g} s per target",
             flush=True,
         )
-        # Targets take turns, round after round, so that anything else happening on the
-        # machine meanwhile weighs on all of them alike.
-        latencies: dict[str, list[float]] = {t.label: [] for t in targets}
+        cpu: dict[str, list[float]] = {t.label: [] for t in targets}
         errors: dict[str, int] = {t.label: 0 for t in targets}
-        per_round = args.seconds / ROUNDS
-        for _ in range(ROUNDS):
+        for _ in range(args.rounds):
             for target in targets:
-                served, failed = measure(server.base_url, target, per_round)
-                latencies[target.label] += served
+                per_request, failed = measure(servers[target.server], target, args.seconds, lone.pk)
+                cpu[target.label].append(per_request)
                 errors[target.label] += failed
-        results = {
-            label: (
-                len(values) / args.seconds,
-                percentile(values, 50) * 1000,
-                percentile(values, 99) * 1000,
-                errors[label],
-            )
-            for label, values in latencies.items()
-        }
-        baseline = results["hello, logged in"][0]
+        median = {label: statistics.median(values) for label, values in cpu.items()}
+
+        base = median["hello, logged in"]
         print()
         header = (
-            f"{'target':<26} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} | "
-            f"{'vs hello (logged in)':>20} | errors"
+            f"{'target':<27} | {'CPU ms/req':>10} | {'min..max':>13} | "
+            f"{'vs hello logged in':>18} | errors"
         )
         print(header)
         print("-" * len(header))
         for target in targets:
-            rps, p50, p99, errors = results[target.label]
+            values = cpu[target.label]
             print(
-                f"{target.label:<26} | {rps:>7.0f} | {p50:>7.1f} | {p99:>7.1f} | "
-                f"{rps / baseline:>19.0%} | {errors}"
+                f"{target.label:<27} | {median[target.label]:>10.2f} | "
+                f"{min(values):>5.2f}..{max(values):<6.2f} | "
+                f"{median[target.label] / base:>17.2f}x | {errors[target.label]}"
             )
-        ratio = results["fragment, run in flight"][0] / baseline
-        done_ratio = results["fragment, run completed"][0] / baseline
-        met = ratio >= TARGET_RATIO and all(r[3] == 0 for r in results.values())
+
+        def verdict(ok: bool) -> str:
+            return "met" if ok else "MISSED"
+
+        fragment = median["fragment, many viewers"] / base
+        logged_in = base / median["hello, anonymous"]
+        control_gap = median["control: hello, logged in"] / median["hello, anonymous"]
+        no_errors = all(value == 0 for value in errors.values())
+        checks = [
+            (
+                f"fragment (many viewers) / hello logged in = {fragment:.2f}x, target <= "
+                f"{FRAGMENT_TARGET}x",
+                fragment <= FRAGMENT_TARGET,
+            ),
+            (
+                f"hello logged in / anonymous = {logged_in:.2f}x, target <= {LOGGED_IN_TARGET}x",
+                logged_in <= LOGGED_IN_TARGET,
+            ),
+            (
+                f"control (no membership cache) logged in / anonymous = {control_gap:.2f}x, "
+                f"must exceed {LOGGED_IN_TARGET}x to show the gap",
+                control_gap > LOGGED_IN_TARGET,
+            ),
+            ("no errors", no_errors),
+        ]
         print()
         print(
-            f"The polled fragment serves {ratio:.0%} of the bare view's throughput "
-            f"(the final answer with outputs: {done_ratio:.0%}); target {TARGET_RATIO:.0%}: "
-            f"{'met' if met else 'MISSED'}."
+            f"lone viewer (asks FLORA each poll, the sandbox's answer included): "
+            f"{median['fragment, lone viewer'] / base:.2f}x hello logged in; "
+            f"run completed: {median['fragment, run completed'] / base:.2f}x"
         )
-        return 0 if met else 1
+        for text, ok in checks:
+            print(f"{text}: {verdict(ok)}")
+        return 0 if all(ok for _, ok in checks) else 1
     finally:
+        control.stop()
         server.cleanup(keep=args.keep)
         if args.keep:
-            print(f"Kept {server.workdir} (server log: {server.log_path})")
+            print(f"Kept {server.workdir} (logs: {server.log_path}, {control.log_path})")
 
 
 if __name__ == "__main__":

@@ -136,7 +136,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, building its header once per response (florasite.csp).
+    "florasite.csp.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -169,7 +170,21 @@ try:
     }
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A pool per process instead of persistent connections with CONN_HEALTH_CHECKS (one
+    # SELECT 1 per request): a dead idle connection is found without a round trip
+    # (florasite.lib.db_pool; the backend florasite.lib.postgresql is Django's, checking
+    # each connection the pool lends). The pool needs CONN_MAX_AGE 0 (a borrowed connection goes
+    # back at the request's end). Size: a web process's threads, plus one for its jobs.
+    from florasite.lib.db_pool import pool_options
+
+    DATABASES["default"].update(
+        ENGINE="florasite.lib.postgresql", CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False
+    )
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = pool_options(
+        env_int("DATABASE_POOL_SIZE", env_int("GUNICORN_THREADS", 8, minimum=1) + 1, minimum=1)
+    )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and the writer work side by side; IMMEDIATE transactions take the write
     # lock up front, so concurrent writers queue (up to the timeout) instead of failing.
     # Connections persist per thread (as for PostgreSQL): opening one and setting its pragmas

@@ -4,28 +4,23 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from teams.models import Membership
+from teams.access_cache import memberships_of
+
+__all__ = ["SESSION_KEY", "CurrentTeamMiddleware", "memberships_of"]
 
 # The team the user picked in the header switcher (a Team pk; only ever trusted after it
 # is matched against the user's memberships, on every request).
 SESSION_KEY = "teams_current_team"
 
 
-def memberships_of(user: object) -> list[Membership]:
-    """The user's memberships, current team's connection included, ordered by team name."""
-    return list(
-        Membership.objects.filter(user=user)
-        .select_related("team", "team__connection")
-        .order_by("team__name", "team__slug")
-    )
-
-
 class CurrentTeamMiddleware:
     """Sets request.team, request.membership (None when there is none) and
     request.user_memberships (list, for the switcher).
 
-    Runs after AuthenticationMiddleware. Membership is re-read on every request, so a
-    removed member loses access to the team at once, whatever their session says.
+    Runs after AuthenticationMiddleware. Memberships come from teams.access_cache: kept per
+    process, and checked against the shared access token on every request, which any
+    change of a membership, team or connection renews, so a removed member loses access to
+    the team at once, whatever their session says.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

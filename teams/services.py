@@ -28,7 +28,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from flora import APIStatusError, DeadlineTransport, Flora, FloraError, RequestNotSent, Workspace
 from florasite.lib.flora_words import describe_error
-from teams import upstream
+from teams import access_cache, upstream
 from teams.models import (
     ConnectionStatus,
     FloraConnection,
@@ -157,6 +157,7 @@ def _record(connection: FloraConnection, **fields: object) -> None:
     # A conditional UPDATE of these columns only: a check running while an admin saves a
     # new key must not write the old key back.
     FloraConnection.objects.filter(pk=connection.pk).update(**fields)
+    access_cache.changed()  # an update() sends no signal: kept connections are stale
     for name, value in fields.items():
         setattr(connection, name, value)
 

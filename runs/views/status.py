@@ -11,7 +11,7 @@ shows the results without a reload.
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -24,6 +24,29 @@ from runs.refresh import refresh_if_due
 from runs.views.run_page import outputs_context
 from teams.access import require_membership
 from teams.permissions import can_see_spend
+
+# What the polled status box (runs/_status.html, _title.html) and runs.refresh read of a run
+# in flight: no JSON column (inputs, outputs_raw), no text it does not show. A refresh that
+# asks FLORA re-reads the whole row under its lock (runs.refresh), and the final answer
+# reads it whole for the outputs section; a deferred field read anywhere else would be one
+# more query per poll (tests/runs/test_status_fragment_queries.py counts them).
+STATUS_FIELDS = (
+    "id",
+    "code",
+    "team_id",
+    "technique_id",
+    "technique_name",
+    "flora_run_id",
+    "status",
+    "progress",
+    "created_at",
+    "submitted_at",
+    "flora_created_at",
+    "completed_at",
+    "refresh_claimed_until",
+    "refresh_failures",
+    "stale",
+)
 
 
 def _refreshed(request: HttpRequest, run: Run) -> Run:
@@ -42,8 +65,13 @@ def run_status(request: HttpRequest, code: str) -> HttpResponse:
     if request.GET.get("page") == "list":
         # What history rows polled before they had runs:status_row (tabs open across a deploy).
         return run_status_row(request, code)
-    run = get_run_for_member(request, code, with_creator=False)
+    membership = require_membership(request)
+    run = get_object_or_404(Run.objects.only(*STATUS_FIELDS), code=code, team=membership.team)
     run = _refreshed(request, run)
+    if run.is_terminal and run.get_deferred_fields():
+        # The last answer shows the outputs, from the whole row (once per viewer).
+        run = Run.objects.get(pk=run.pk)
+        run.team = membership.team
     # The tab title rides along, so it changes when the run does (templates/runs/_title.html).
     ctx = {"run": run, "status_oob_outputs": run.is_terminal, "status_title": True}
     if run.is_terminal:

@@ -6,7 +6,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from teams import crypto
+from teams import access_cache, crypto
 from teams.cli import bad_input
 from teams.models import FloraConnection, SecretKind
 
@@ -43,6 +43,7 @@ class Command(BaseCommand):
                 if updates:
                     # update(), not save(): the connection's other fields stay untouched.
                     FloraConnection.objects.filter(pk=connection.pk).update(**updates)
+                    access_cache.changed()  # no signal for update(): kept copies are stale
                     rewritten += len(updates)
             for spec in crypto.encrypted_fields():
                 done, kept = _rotate_field(spec)
