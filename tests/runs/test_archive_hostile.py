@@ -66,27 +66,27 @@ def test_a_stalled_file_is_given_up_after_the_grace_period(
     # sees that 20 bytes a second will not do.
     hostile.route(
         "/files/",
-        drip(PNG, every=0.05, headers_first=headers_first, limit=4, content_type="image/png"),
+        drip(PNG, every=0.05, headers_first=headers_first, limit=8, content_type="image/png"),
     )
     output, took = _timed_keep(_pending(team_a, bob, f"{hostile.url}/files/still.png"))
     _assert_retried_later(output, "arriving too slowly")
-    assert took < 1.2
+    assert took < 3.0  # the drip itself lasts 8 s: far from it, whatever the load
 
 
 def test_a_whole_file_has_a_deadline_on_the_socket(team_a, bob, hostile, quick, monkeypatch):
     monkeypatch.setattr(download, "MIN_RATE", 1, raising=False)  # the floor out of the way
     monkeypatch.setattr(download, "DOWNLOAD_DEADLINE", 1.0, raising=False)
-    hostile.route("/files/", drip(PNG, every=0.05, limit=4, content_type="image/png"))
+    hostile.route("/files/", drip(PNG, every=0.05, limit=8, content_type="image/png"))
     output, took = _timed_keep(_pending(team_a, bob, f"{hostile.url}/files/still.png"))
     _assert_retried_later(output, "took too long")
-    assert took < 1.5
+    assert took < 3.0  # the drip itself lasts 8 s: far from it, whatever the load
 
 
 def test_a_file_arriving_steadily_below_the_floor_is_given_up(team_a, bob, hostile, quick):
     hostile.route("/files/", steady(PNG + os.urandom(40 * 1024), rate=8 * 1024))
     output, took = _timed_keep(_pending(team_a, bob, f"{hostile.url}/files/still.png"))
     _assert_retried_later(output, "arriving too slowly")
-    assert took < 1.2
+    assert took < 3.0  # all of it at that rate takes 5 s
 
 
 def test_a_large_file_at_a_decent_speed_is_kept(team_a, bob, hostile, quick, monkeypatch):
@@ -109,7 +109,7 @@ def test_a_file_shorter_than_its_declared_length_is_not_kept(team_a, bob, hostil
     hostile.route("/files/", lying_length(PNG, declared=5000))
     output, took = _timed_keep(_pending(team_a, bob, f"{hostile.url}/files/still.png"))
     _assert_retried_later(output, "arrived incomplete")
-    assert took < 1.0
+    assert took < 2.0
 
 
 @pytest.mark.parametrize(
@@ -124,7 +124,7 @@ def test_a_file_longer_than_its_declared_length_is_not_kept(
     hostile.route("/files/", overlong(body, declared=declared))
     output, took = _timed_keep(_pending(team_a, bob, f"{hostile.url}/files/still.png"))
     _assert_retried_later(output, "more than the size it declared")
-    assert took < 1.0
+    assert took < 2.0
 
 
 def test_an_honest_length_is_kept_by_the_real_client(team_a, bob, hostile, quick):
@@ -162,7 +162,7 @@ def test_bytes_are_counted_after_the_tls_handshake_too():
 def test_one_teams_dripping_output_does_not_hold_up_another_teams(
     team_a, bob, team_b, dave, hostile, quick
 ):
-    hostile.route("/files/a/", drip(PNG, every=0.1, limit=4, content_type="image/png"))
+    hostile.route("/files/a/", drip(PNG, every=0.1, limit=8, content_type="image/png"))
     hostile.route("/files/b/", steady(PNG, rate=10**6))
     slow = _pending(team_a, bob, f"{hostile.url}/files/a/still.png")
     fine = _pending(team_b, dave, f"{hostile.url}/files/b/still.png")
@@ -175,7 +175,7 @@ def test_one_teams_dripping_output_does_not_hold_up_another_teams(
     slow.refresh_from_db()
     assert fine.keep_status == OutputKeepStatus.KEPT
     _assert_retried_later(slow, "arriving too slowly")
-    assert took < 1.5
+    assert took < 3.0  # the drip itself lasts 8 s: far from it, whatever the load
 
 
 def test_outputs_that_failed_before_go_after_fresh_ones_and_teams_take_turns(
