@@ -8,43 +8,99 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('teams', '0003_team_time_zone'),
+        ("teams", "0003_team_time_zone"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Export',
+            name="Export",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(default=exports.models.new_export_code, editable=False, max_length=16, unique=True)),
-                ('query', models.CharField(blank=True, max_length=2000)),
-                ('description', models.CharField(blank=True, max_length=500)),
-                ('base_url', models.CharField(max_length=300)),
-                ('intent_key', models.CharField(blank=True, max_length=64, null=True)),
-                ('status', models.CharField(choices=[('queued', 'Waiting for the worker'), ('running', 'Being written'), ('ready', 'Ready'), ('failed', 'Failed'), ('expired', 'Expired')], default='queued', max_length=10)),
-                ('rows', models.PositiveIntegerField(blank=True, null=True)),
-                ('file', models.FileField(blank=True, max_length=300, upload_to='exports/')),
-                ('size', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('error', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('claim_token', models.CharField(blank=True, max_length=32)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='exports', to='teams.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        default=exports.models.new_export_code,
+                        editable=False,
+                        max_length=16,
+                        unique=True,
+                    ),
+                ),
+                ("query", models.CharField(blank=True, max_length=2000)),
+                ("description", models.CharField(blank=True, max_length=500)),
+                ("base_url", models.CharField(max_length=300)),
+                ("intent_key", models.CharField(blank=True, max_length=64, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Waiting for the worker"),
+                            ("running", "Being written"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                            ("expired", "Expired"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("rows", models.PositiveIntegerField(blank=True, null=True)),
+                ("file", models.FileField(blank=True, max_length=300, upload_to="exports/")),
+                ("size", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("error", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                ("claim_token", models.CharField(blank=True, max_length=32)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="exports",
+                        to="teams.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['team', '-created_at', '-id'], name='export_team_recent'), models.Index(fields=['status', 'claimed_until'], name='export_due'), models.Index(fields=['status', 'expires_at'], name='export_expiry')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('intent_key__isnull', False)), fields=('team', 'intent_key'), name='export_unique_intent'), models.UniqueConstraint(condition=models.Q(('status__in', ['queued', 'running'])), fields=('team', 'query'), name='export_one_active_per_filters')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["team", "-created_at", "-id"], name="export_team_recent"),
+                    models.Index(fields=["status", "claimed_until"], name="export_due"),
+                    models.Index(fields=["status", "expires_at"], name="export_expiry"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("intent_key__isnull", False)),
+                        fields=("team", "intent_key"),
+                        name="export_unique_intent",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("status__in", ["queued", "running"])),
+                        fields=("team", "query"),
+                        name="export_one_active_per_filters",
+                    ),
+                ],
             },
         ),
     ]
