@@ -86,7 +86,7 @@ def describe(form: object) -> str:
     parts = []
     if data.get("status"):
         parts.append(dict(STATUS_CHOICES).get(data["status"], data["status"]))
-    for name, label in (("technique", None), ("member", "started by"), ("workspace", None)):
+    for name, label in (("technique", None), ("member", "started by"), ("workspace", "workspace")):
         value = data.get(name)
         if not value:
             continue

@@ -36,9 +36,11 @@ def _fragment(request: HttpRequest, export: Export, place: str) -> HttpResponse:
         "place": place,
         "downloadable": services.downloadable(export),
     }
-    if not export.is_active and place == "inline":
-        # Once this export has ended, the Runs page's button asks for a new one.
-        ctx["fresh_intent"] = new_intent()
+    if place == "inline":
+        # The Runs page's button's intent: this export's while it is under way, so that a
+        # second click lands on it; a new one once it has ended, for a new export.
+        active = export.is_active and export.intent_key
+        ctx["intent"] = export.intent_key if active else new_intent()
     # A poll (GET) of an export that has ended is the last: 286 stops htmx polling.
     done = request.method == "GET" and not export.is_active
     status = HTMX_STOP_POLLING if done else 200

@@ -98,7 +98,8 @@ def test_htmx_shows_the_state_in_place_then_the_link(bob_client, runs):
     export = Export.objects.get()
     assert f'hx-get="/exports/{export.code}/state?place=inline"' in body
     assert "Queued" in body
-    assert 'hx-swap-oob="true"' not in body  # a double click keeps the same intent
+    # The button's intent stays this export's while it runs: a second click is the same one.
+    assert '<input type="hidden" name="intent" form="export-form" value="h1">' in body
 
     built(export)
     poll = bob_client.get(
@@ -110,10 +111,12 @@ def test_htmx_shows_the_state_in_place_then_the_link(bob_client, runs):
     assert "hx-get" not in body
     assert "2 runs" in body
     # The button's intent is renewed: the next click is a new export.
-    assert re.search(
-        r'<input type="hidden" name="intent" id="export-intent" value="[^"]+" hx-swap-oob="true">',
-        body,
+    fresh = re.search(
+        r'<input type="hidden" name="intent" form="export-form" value="([^"]+)">', body
     )
+    assert fresh and fresh.group(1) != "h1"
+    ask(bob_client, "", intent=fresh.group(1))
+    assert Export.objects.count() == 2
 
 
 def test_a_plain_get_of_the_fragment_goes_to_the_list(bob_client, runs):
@@ -189,8 +192,13 @@ def test_the_history_button_posts_with_an_intent(bob_client, runs):
     body = bob_client.get("/runs/?member=bob").content.decode()
     assert 'hx-post="/exports/new"' in body
     assert 'name="query" value="member=bob"' in body
-    assert re.search(r'name="intent" id="export-intent" value="[\w-]{16,}"', body)
-    assert 'id="export-state"' in body
+    assert 'id="export-form"' in body
+    # Its intent key, a field of that form, inside the place where the state will show.
+    assert re.search(
+        r'<div id="export-state" aria-live="polite"><input type="hidden" name="intent" '
+        r'form="export-form" value="[\w-]{16,}"></div>',
+        body,
+    )
 
 
 def test_filters_too_long_are_refused_in_words(bob_client, runs):
