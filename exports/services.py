@@ -28,8 +28,9 @@ from django.utils import timezone
 from exports.models import ACTIVE_STATUSES, Export, ExportStatus
 from runs import history
 from runs.csv_export import write_history_csv
-from runs.forms import STATUS_CHOICES
-from teams.models import Membership
+from runs.forms import OUTSIDE, STATUS_CHOICES, HistoryFilterForm
+from runs.models import Run
+from teams.models import Membership, Team
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +63,10 @@ def keep_for() -> timedelta:
 # -- asking -----------------------------------------------------------------------------------
 
 
-def canonical_query(query: QueryDict, form: object | None = None) -> str:
+def canonical_query(query: QueryDict, form: HistoryFilterForm | None = None) -> str:
     """The filters of a history query string, sorted, without empty values or paging, so
     that the same filters are the same text (one active export per team and text)."""
-    errors = getattr(form, "errors", {})
+    errors = form.errors if form is not None else {}
     pairs = sorted(
         (name, value)
         for name in FIELDS
@@ -79,21 +80,34 @@ def canonical_query(query: QueryDict, form: object | None = None) -> str:
     return result.urlencode()
 
 
-def describe(form: object) -> str:
+def filters_form(query: QueryDict, team: Team) -> HistoryFilterForm:
+    """The history's filters, validated as the history validates them, without the queries
+    that list the choices (history.summary_form): asking for an export costs the same
+    whatever the team's size."""
+    return history.summary_form(query, team)
+
+
+def describe(form: HistoryFilterForm, team: Team) -> str:
     """The applied filters in words, as the history's form names them."""
-    data = form.cleaned_data  # type: ignore[attr-defined]
-    fields = form.fields  # type: ignore[attr-defined]
+    data = form.cleaned_data
     parts = []
     if data.get("status"):
-        parts.append(dict(STATUS_CHOICES).get(data["status"], data["status"]))
-    for name, label in (("technique", None), ("member", "started by"), ("workspace", "workspace")):
-        value = data.get(name)
-        if not value:
-            continue
-        field = fields[name]
-        choices = dict(field.choices if name == "workspace" else field.widget.choices)
-        text = str(choices.get(value, value))
-        parts.append(f"{label} {text}" if label and value != "outside" else text)
+        parts.append(str(dict(STATUS_CHOICES).get(data["status"], data["status"])))
+    if technique := data.get("technique"):
+        # The name its newest run recorded (one index walk), else the id.
+        name = (
+            Run.objects.filter(team=team, technique_id=technique)
+            .order_by("-created_at", "-id")
+            .values_list("technique_name", flat=True)
+            .first()
+        )
+        parts.append(name or technique)
+    if member := data.get("member"):
+        outside = member == OUTSIDE
+        parts.append("started outside the dashboard" if outside else f"started by {member}")
+    if workspace := data.get("workspace"):
+        names = dict(form.fields["workspace"].choices)
+        parts.append(f"workspace {names.get(workspace, workspace)}")
     if data.get("project"):
         parts.append(f"project {data['project']}")
     start, end = data.get("date_from"), data.get("date_to")
@@ -127,7 +141,7 @@ def request_export(
         raise ExportRefused("This page is out of date; reload it and export again.")
     team = membership.team
     parsed = QueryDict(raw_query)
-    form = history.filter_form(parsed, team)
+    form = filters_form(parsed, team)
     query = canonical_query(parsed, form)
     found = _existing(membership, query, intent)
     if found is not None:
@@ -139,7 +153,7 @@ def request_export(
                 team=team,
                 requested_by=membership.user,
                 query=query,
-                description=describe(form),
+                description=describe(form, team),
                 base_url=base_url[:300],
                 intent_key=intent or None,
                 created_at=now,

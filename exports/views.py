@@ -68,11 +68,11 @@ def new_export(request: HttpRequest) -> HttpResponse:
     membership = require_membership(request)
     if request.method != "POST":
         query = history.filter_query(request.GET)
-        form = history.filter_form(request.GET, membership.team)
+        form = services.filters_form(request.GET, membership.team)
         ctx = {
             "nav": "runs",
             "query": services.canonical_query(request.GET, form),
-            "description": services.describe(form),
+            "description": services.describe(form, membership.team),
             "intent": new_intent(),
             "history_query": query,
         }

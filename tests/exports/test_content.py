@@ -149,3 +149,7 @@ def test_filters_are_stored_canonical_and_described(bob_client, team_a, awkward)
     assert export.query == "member=bob&status=completed"
     assert export.description == "Completed · started by bob"
     assert export_made(bob_client, "", intent="i2").description == "All runs"
+    named = export_made(bob_client, "technique=tech_cctv-cam&workspace=ws_brand", intent="i3")
+    assert named.description == "CCTV Cam · workspace Brand Team"  # as the page names them
+    outside = export_made(bob_client, "member=outside&date_from=2026-01-02", intent="i4")
+    assert outside.description == "started outside the dashboard · from 2026-01-02"
