@@ -7,6 +7,7 @@ viewers too). Another team's export is 404, never 403.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
@@ -21,6 +22,8 @@ from exports import services, tasks
 from exports.models import Export, ExportStatus
 from runs import history
 from teams.access import get_for_team_or_404, require_membership
+
+logger = logging.getLogger(__name__)
 
 LIST_SIZE = 50
 PLACES = ("inline", "row")
@@ -116,8 +119,15 @@ def download(request: HttpRequest, code: str) -> HttpResponse:
     if not services.downloadable(export):
         status = 410 if export.status in (ExportStatus.EXPIRED, ExportStatus.READY) else 409
         return render(request, "exports/unavailable.html", {"export": export}, status=status)
+    try:
+        handle = default_storage.open(export.file.name, "rb")
+    except FileNotFoundError:
+        # Deleted from storage behind our back (a bucket's lifecycle rule, a person).
+        logger.warning("Export %s: its file %s is missing from storage", code, export.file.name)
+        export.status = ExportStatus.EXPIRED
+        return render(request, "exports/unavailable.html", {"export": export}, status=410)
     response = FileResponse(
-        default_storage.open(export.file.name, "rb"),
+        handle,
         as_attachment=True,
         filename=export.filename,
         content_type="text/csv; charset=utf-8",

@@ -187,3 +187,11 @@ def test_a_ready_file_past_its_time_is_not_served_before_the_job_runs(bob_client
     export = built(export_made(bob_client))
     Export.objects.filter(pk=export.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert bob_client.get(f"/exports/{export.code}/download").status_code == 410
+
+
+def test_a_file_gone_from_storage_answers_expired_not_an_error(bob_client, runs):
+    export = built(export_made(bob_client))
+    default_storage.delete(export.file.name)
+    response = bob_client.get(f"/exports/{export.code}/download")
+    assert response.status_code == 410
+    assert "expired" in response.content.decode()
