@@ -92,6 +92,8 @@ FLORASITE_PROXY_COUNT = env_int("FLORASITE_PROXY_COUNT", 0, minimum=0)
 # starts, and the worker keeps at most this many of a team's batch runs in flight at once.
 FLORASITE_BATCH_APPROVAL_OVER = env_int("FLORASITE_BATCH_APPROVAL_OVER", 100, minimum=1)
 FLORASITE_BATCH_CONCURRENCY = env_int("FLORASITE_BATCH_CONCURRENCY", 4, minimum=1)
+# CSV exports of the run history (exports/): a ready file is kept this many days, then deleted.
+FLORASITE_EXPORT_KEEP_DAYS = env_int("FLORASITE_EXPORT_KEEP_DAYS", 7, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -117,6 +119,7 @@ INSTALLED_APPS = [
     "budgets",
     "batches",
     "gallery",
+    "exports",
     "sandbox",
 ]
 

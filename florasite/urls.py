@@ -25,6 +25,7 @@ urlpatterns = [
     path("gallery/", include("gallery.urls")),
     path("spend/", include("budgets.urls")),
     path("batches/", include("batches.urls")),
+    path("exports/", include("exports.urls")),
     path("", include("runs.urls")),
     path("", include("boards.urls")),
     path("healthz", views.healthz, name="healthz"),

@@ -177,6 +177,13 @@ TEAM_SCOPED_URLS: list[Callable[[TeamAObjects], str | Probe]] = [
         "post", f"/batches/{a.extra['batch'].code}/to-board", {"board": a.extra["board"].code}
     ),
     lambda a: Probe("post", f"/batches/{a.extra['batch'].code}/cancel"),
+    # Exports (issue 19): an export's polled state (plain and htmx), its file, retrying it.
+    # (/exports/ and /exports/new name no object: dave sees and makes his own team's, see
+    # tests/exports/test_flow.py::test_the_list_shows_the_teams_exports_only.)
+    lambda a: f"/exports/{a.extra['export'].code}/state",
+    lambda a: _htmx(f"/exports/{a.extra['export'].code}/state?place=row"),
+    lambda a: f"/exports/{a.extra['export'].code}/download",
+    lambda a: Probe("post", f"/exports/{a.extra['failed_export'].code}/retry"),
     # Not here: URLs that name no object and act on the current team (/runs/, the CSV
     # export, POST /runs/sync, the run form's picker /inputs/picker): dave gets his own
     # team's, see tests/runs/test_sync_button.py::test_the_button_syncs_only_the_members_team
@@ -195,7 +202,25 @@ def team_a_objects(team_a, alice, sandbox_http) -> TeamAObjects:
     objects.extra.update(_gallery_objects(team_a, alice))
     objects.extra.update(_budget_objects(team_a))
     objects.extra.update(_batch_objects(team_a, alice, objects.extra["result_run"]))
+    objects.extra.update(_export_objects(team_a, alice))
     return objects
+
+
+def _export_objects(team_a, alice) -> dict[str, object]:
+    """Issue 19: a ready export of team A's runs, and a failed one."""
+    from exports import services
+    from exports.models import Export, ExportStatus
+
+    membership = team_a.memberships.get(user=alice)
+    ready, _ = services.request_export(
+        membership, raw_query="", intent="probe", base_url="http://testserver"
+    )
+    services.build(ready.pk)
+    failed, _ = services.request_export(
+        membership, raw_query="status=failed", intent="probe-2", base_url="http://testserver"
+    )
+    Export.objects.filter(pk=failed.pk).update(status=ExportStatus.FAILED, error="Probe")
+    return {"export": ready, "failed_export": failed}
 
 
 def _budget_objects(team_a) -> dict[str, object]:

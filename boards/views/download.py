@@ -23,10 +23,10 @@ from django.views.decorators.http import require_safe
 from boards.access import get_board
 from boards.display import safe_name
 from boards.models import Board, BoardItem, Review
+from runs.csv_export import csv_cell
 from runs.display import input_items
 from runs.models import OutputKeepStatus, RunOutput
 from runs.serving import ZipEntry, stream_zip
-from runs.views.export import csv_cell
 
 MAX_ITEMS = 500
 MAX_BYTES = 2 * 1024**3  # 2 GiB of files

@@ -172,9 +172,17 @@ def pages_work(client, run: Run) -> Run:
     for fragment_url in (f"/runs/{row.code}/status", f"/runs/{row.code}/status/row"):
         fragment = client.get(fragment_url, headers=HX)
         assert fragment.status_code in (200, 286)
-    export = client.get("/runs/export.csv")
-    assert export.status_code == 200
-    assert row.code in b"".join(export.streaming_content).decode()
+    # The CSV export, as the worker writes it (issue 19: exports), and its download.
+    from exports import services as exports
+    from exports.models import Export
+
+    intent = f"pages-work-{row.code}-{Export.objects.count()}"
+    assert client.post("/exports/new", {"query": "", "intent": intent}).status_code == 302
+    made = Export.objects.get(intent_key=intent)
+    assert exports.build(made.pk) == "ready"
+    download = client.get(f"/exports/{made.code}/download")
+    assert download.status_code == 200
+    assert row.code in b"".join(download.streaming_content).decode()
     return row
 
 
