@@ -12,7 +12,6 @@ import secrets
 from typing import Any
 
 from django.contrib import messages
-from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -20,6 +19,7 @@ from django_htmx.http import HTMX_STOP_POLLING
 
 from exports import services, tasks
 from exports.models import Export, ExportStatus
+from florasite.lib import media
 from runs import history
 from teams.access import get_for_team_or_404, require_membership
 
@@ -119,8 +119,18 @@ def download(request: HttpRequest, code: str) -> HttpResponse:
     if not services.downloadable(export):
         status = 410 if export.status in (ExportStatus.EXPIRED, ExportStatus.READY) else 409
         return render(request, "exports/unavailable.html", {"export": export}, status=status)
+    # On a bucket: a signed URL after the check above (or, with the proxy delivery, the
+    # object read in ranges), never django-storages' open(), which fetches it whole first.
+    if url := media.signed_url(
+        export.file.name,
+        filename=export.filename,
+        content_type="text/csv; charset=utf-8",
+        as_attachment=True,
+        cache_control="private, no-store",
+    ):
+        return media.redirect(url)
     try:
-        handle = default_storage.open(export.file.name, "rb")
+        handle = media.open_range(export.file.name)
     except FileNotFoundError:
         # Deleted from storage behind our back (a bucket's lifecycle rule, a person).
         logger.warning("Export %s: its file %s is missing from storage", code, export.file.name)
