@@ -10,13 +10,14 @@ shows the results without a reload.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
 
+from florasite.lib.prepared import PreparedGet
 from runs import history
 from runs.access import get_run_for_member, run_page_fragment
 from runs.models import Run
@@ -47,6 +48,9 @@ STATUS_FIELDS = (
     "refresh_failures",
     "stale",
 )
+# The run by code within the team, compiled once per connection (florasite.lib.prepared):
+# each poll only executes it.
+_STATUS_RUN = PreparedGet(Run, ("code", "team_id"), STATUS_FIELDS)
 
 
 def _refreshed(request: HttpRequest, run: Run) -> Run:
@@ -66,7 +70,9 @@ def run_status(request: HttpRequest, code: str) -> HttpResponse:
         # What history rows polled before they had runs:status_row (tabs open across a deploy).
         return run_status_row(request, code)
     membership = require_membership(request)
-    run = get_object_or_404(Run.objects.only(*STATUS_FIELDS), code=code, team=membership.team)
+    run = _STATUS_RUN.get(code, membership.team.pk)
+    if run is None:
+        raise Http404("No such run.")
     run = _refreshed(request, run)
     if run.is_terminal and run.get_deferred_fields():
         # The last answer shows the outputs, from the whole row (once per viewer).
