@@ -27,11 +27,12 @@ _BY_KEY = PreparedGet(Session, ("session_key", "expire_date__gt"), ("session_key
 class SessionStore(DatabaseSessionStore):
     def _get_session_from_db(self) -> Any:
         try:
-            session = _BY_KEY.get(self.session_key, timezone.now(), using=router.db_for_read(self.model))
+            session = _BY_KEY.get(
+                self.session_key, timezone.now(), using=router.db_for_read(self.model)
+            )
         except SuspiciousOperation as exc:
             logging.getLogger(f"django.security.{exc.__class__.__name__}").warning(str(exc))
             session = None
         if session is None:
             self._session_key = None
         return session
-

@@ -138,11 +138,12 @@ def test_prepared_get_makes_instances_as_the_orm_does():
 
 def test_prepared_get_leaves_the_other_fields_deferred(team_a):
     run = Run.objects.create(team=team_a, technique_id="t", technique_name="T", inputs={"a": 1})
-    got = PreparedGet(Run, ("code", "team_id"), STATUS_FIELDS).get(run.code, team_a.pk)
+    by_code = PreparedGet(Run, ("code", "team_id"), STATUS_FIELDS)
+    got = by_code.get(run.code, team_a.pk)
     assert got.pk == run.pk
     assert "inputs" in got.get_deferred_fields()
     assert got.inputs == {"a": 1}  # read on access, as with .only()
-    assert PreparedGet(Run, ("code", "team_id"), STATUS_FIELDS).get(run.code, team_a.pk + 99) is None
+    assert by_code.get(run.code, team_a.pk + 99) is None  # another team's code: nothing
 
 
 def test_prepared_get_uses_the_orm_when_a_lookup_changes_its_value():
