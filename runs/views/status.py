@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import get_template
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -83,8 +84,11 @@ def run_status(request: HttpRequest, code: str) -> HttpResponse:
     if run.is_terminal:
         # The page was rendered while the run was in flight: its side column is out of date.
         ctx |= outputs_context(run, require_membership(request), aside_stale=True)
-    status = HTMX_STOP_POLLING if run.is_terminal else 200
-    return render(request, "runs/_status.html", ctx, status=status)
+    if run.is_terminal:
+        return render(request, "runs/_status.html", ctx, status=HTMX_STOP_POLLING)
+    # The box in flight needs nothing of the context processors (user, team, messages...):
+    # every viewer's poll renders it with its own context only.
+    return HttpResponse(get_template("runs/_status.html").render(ctx))
 
 
 @require_safe
