@@ -36,6 +36,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from florasite.lib import ratelimit
 from florasite.lib.net import client_ip
+from florasite.lib.prepared import PreparedGet
 from teams.demo import credentials_hint
 
 WINDOW = timedelta(minutes=15)
@@ -98,6 +99,27 @@ class ThrottledModelBackend(ModelBackend):
             for key in client_keys:
                 ratelimit.give_back(key)
         return user
+
+    def get_user(self, user_id: Any) -> AbstractBaseUser | None:
+        """ModelBackend's, the user read by one prepared query (florasite.lib.prepared):
+        this runs on every logged-in request. Inactive users are still refused here, and
+        django.contrib.auth.get_user still checks the session's password hash."""
+        model = get_user_model()
+        try:
+            user = _user_by_pk(model).get(model._meta.pk.to_python(user_id))
+        except ValidationError:
+            return None
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+
+_USER_BY_PK: dict[type, PreparedGet] = {}
+
+
+def _user_by_pk(model: type) -> PreparedGet:
+    prepared = _USER_BY_PK.get(model)
+    if prepared is None:
+        prepared = _USER_BY_PK.setdefault(model, PreparedGet(model, ("pk",)))
+    return prepared
 
 
 def locked_for(request: HttpRequest) -> int:

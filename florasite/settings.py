@@ -387,6 +387,8 @@ CONTENT_SECURITY_POLICY = {
 for _directive in ("img-src", "media-src", "frame-src"):
     CONTENT_SECURITY_POLICY["DIRECTIVES"][_directive] += MEDIA_ORIGINS
 
+# Django's database sessions, loaded by one prepared query per request (florasite.sessions).
+SESSION_ENGINE = "florasite.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PUBLIC_BASE_URL_IS_HTTPS

@@ -10,13 +10,15 @@ shows the results without a reload.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import get_template
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
 
+from florasite.lib.prepared import PreparedGet
 from runs import history
 from runs.access import get_run_for_member, run_page_fragment
 from runs.models import Run
@@ -47,6 +49,9 @@ STATUS_FIELDS = (
     "refresh_failures",
     "stale",
 )
+# The run by code within the team, compiled once per connection (florasite.lib.prepared):
+# each poll only executes it.
+_STATUS_RUN = PreparedGet(Run, ("code", "team_id"), STATUS_FIELDS)
 
 
 def _refreshed(request: HttpRequest, run: Run) -> Run:
@@ -66,7 +71,9 @@ def run_status(request: HttpRequest, code: str) -> HttpResponse:
         # What history rows polled before they had runs:status_row (tabs open across a deploy).
         return run_status_row(request, code)
     membership = require_membership(request)
-    run = get_object_or_404(Run.objects.only(*STATUS_FIELDS), code=code, team=membership.team)
+    run = _STATUS_RUN.get(code, membership.team.pk)
+    if run is None:
+        raise Http404("No such run.")
     run = _refreshed(request, run)
     if run.is_terminal and run.get_deferred_fields():
         # The last answer shows the outputs, from the whole row (once per viewer).
@@ -77,8 +84,11 @@ def run_status(request: HttpRequest, code: str) -> HttpResponse:
     if run.is_terminal:
         # The page was rendered while the run was in flight: its side column is out of date.
         ctx |= outputs_context(run, require_membership(request), aside_stale=True)
-    status = HTMX_STOP_POLLING if run.is_terminal else 200
-    return render(request, "runs/_status.html", ctx, status=status)
+    if run.is_terminal:
+        return render(request, "runs/_status.html", ctx, status=HTMX_STOP_POLLING)
+    # The box in flight needs nothing of the context processors (user, team, messages...):
+    # every viewer's poll renders it with its own context only.
+    return HttpResponse(get_template("runs/_status.html").render(ctx))
 
 
 @require_safe
