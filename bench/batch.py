@@ -22,56 +22,21 @@ Exit status 0 when every batch ended with exactly one FLORA run per row.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import ROOT, Server, make_team  # noqa: E402
+from _harness import Server, make_team, start_worker, stop_processes  # noqa: E402
 
 LOG_LINE = re.compile(r"INFO florasite\.request (?P<method>[A-Z]+) /sandbox/api/v1/(?P<path>\S+) ")
 
 
 def _workers(server: Server, n: int, concurrency: int) -> list[subprocess.Popen]:
     env = server.env() | {"FLORASITE_BATCH_CONCURRENCY": str(concurrency)}
-    procs = []
-    for i in range(n):
-        log = (server.workdir / f"worker-{i}.log").open("wb")
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    str(ROOT / "manage.py"),
-                    "db_worker",
-                    "--queue-name=*",
-                    "--worker-id",
-                    f"bench-{i}",
-                    "--no-reload",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
-    return procs
-
-
-def _stop(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    return [start_worker(env, server.workdir / f"worker-{i}.log", f"bench-{i}") for i in range(n)]
 
 
 def _calls(server: Server, start_line: int) -> tuple[int, int]:
@@ -126,7 +91,7 @@ def _one(server: Server, n: int, runs: int, concurrency: int, timeout: float) ->
             time.sleep(0.25)
         elapsed = time.monotonic() - started
     finally:
-        _stop(procs)
+        stop_processes(procs)
     calls, creates = _calls(server, log_start)
     flora_runs = sum(1 for r in SandboxRun.objects.all() if str(r.inputs).find(f"{tag} ") != -1)
     return {

@@ -39,12 +39,10 @@ POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 class DatabaseServer(Server):
-    database_url: str = ""
+    """The harness's server (SQLite, or `database_url`) with the per-team page cap lifted."""
 
     def env(self) -> dict[str, str]:
         env = super().env()
-        if self.database_url:
-            env["DATABASE_URL"] = self.database_url
         # One team's page calls are capped per process (teams.upstream): lifted, so that
         # only the budget decides what starts.
         env["FLORA_PAGE_CALLS_PER_TEAM"] = "1000"

@@ -48,16 +48,6 @@ COLD = "first page, new connection"
 CONTROL = "control: manager, tallies bypassed"
 
 
-class DatabaseServer(Server):
-    database_url: str = ""
-
-    def env(self) -> dict[str, str]:
-        env = super().env()
-        if self.database_url:
-            env["DATABASE_URL"] = self.database_url
-        return env
-
-
 def _fill(team, member, n: int) -> None:
     """n runs over the past year, written by one INSERT ... SELECT in the database (a
     million Python objects would take most of the bench's time): 30 techniques, 20 % started
@@ -180,7 +170,7 @@ def _bypass_tallies():
 
 
 def run_one(database: str, sizes: list[int], rounds: int) -> dict:
-    server = DatabaseServer(log_level="WARNING")
+    server = Server(log_level="WARNING")
     pg_name = ""
     if database == "postgres":
         import psycopg
