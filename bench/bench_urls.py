@@ -10,6 +10,10 @@ ready and before the first view runs, so the swap is in place for every request.
 With BENCH_NO_MEMBERSHIP_CACHE=1 (bench/status_fragment.py's control), teams.access_cache
 keeps nothing: the memberships are read on every request, as before the cache, to show the
 gap it closes.
+
+With BENCH_NO_KEPT_RENDER=1 (bench/status_fragment.py's second control), the status box in
+flight is rendered on every poll again (runs.views.status keeps one render per state of the
+box): the many-viewers fragment as it was before.
 """
 
 from __future__ import annotations
@@ -49,6 +53,16 @@ if os.environ.get("BENCH_NO_MEMBERSHIP_CACHE"):
     import teams.access_cache
 
     teams.access_cache.ENABLED = False
+
+
+if os.environ.get("BENCH_NO_KEPT_RENDER"):
+    import runs.views.status
+
+    class _Forgetful(dict):
+        def __setitem__(self, key: object, value: object) -> None:
+            pass  # keeps nothing: every poll renders the box
+
+    runs.views.status._kept = _Forgetful()
 
 
 @login_not_required

@@ -7,7 +7,8 @@ server, so requests per second say as much about the clients as about the server
 figure compared is the server's CPU per request, the gunicorn workers' utime + stime
 (/proc/<pid>/stat) over a measured slice divided by the requests they served in it.
 
-Targets, each measured in every round, the rounds interleaved (medians over rounds):
+Targets, each measured in every round, the rounds interleaved (CPU: medians over rounds;
+ratios: medians of each round's ratio, its two sides measured seconds apart):
 
 * hello, anonymous: the bare view without a cookie (the floor of a Django request here);
 * hello, logged in: the bare view with a member's session cookie: session, user, team;
@@ -19,14 +20,18 @@ Targets, each measured in every round, the rounds interleaved (medians over roun
 * fragment, run completed: the final answer (286) with the outputs section;
 * control: a second gunicorn on the same database with BENCH_NO_MEMBERSHIP_CACHE=1
   (bench_settings: the middleware reads the memberships on every request, as before the
-  cache): hello logged in and the many-viewers fragment again.
+  cache): hello logged in and the many-viewers fragment again;
+* control, rendered each poll: a third gunicorn with BENCH_NO_KEPT_RENDER=1 (bench_urls:
+  the box in flight rendered on every poll, as before runs.views.status kept one render
+  per state of the box): the many-viewers fragment again.
 
     .venv/bin/python bench/status_fragment.py
     .venv/bin/python bench/status_fragment.py --rounds 3 --seconds 1   # shorter
 
 Targets (exit 1 if one is missed): the many-viewers fragment within 1.3x of hello logged
-in, hello logged in within 2x of anonymous, and the control outside 2x (else the bench
-could not tell the cache from noise).
+in, hello logged in within 2x of anonymous, the membership control outside 2x (else the
+bench could not tell the cache from noise), and the fragment rendered each poll dearer than
+the kept render (else the kept render would not be what brings the fragment within 1.3x).
 """
 
 from __future__ import annotations
@@ -188,7 +193,7 @@ def measure(server: BenchServer, target: Target, seconds: float, run_pk: int) ->
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="per target and round (2)")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (5)")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (7)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and logs")
     args = parser.parse_args()
     if args.seconds <= 0 or args.rounds < 1:
@@ -206,6 +211,16 @@ def main() -> int:
         encryption_key=server.encryption_key,
         name="gunicorn-control",
         extra_env={"BENCH_NO_MEMBERSHIP_CACHE": "1"},
+    )
+    rendering = BenchServer(
+        log_level="INFO",
+        settings_module="bench_settings",
+        speedup=server.speedup,
+        workdir=server.workdir,
+        secret_key=server.secret_key,
+        encryption_key=server.encryption_key,
+        name="gunicorn-rendering",
+        extra_env={"BENCH_NO_KEPT_RENDER": "1"},
     )
     try:
         print(f"Preparing a temporary database in {server.workdir} ...", flush=True)
@@ -257,6 +272,7 @@ def main() -> int:
         connections.close_all()  # the client processes are forked: no shared connection
         server.start()
         control.start()
+        rendering.start()
         lone = Run.objects.create(
             team=team,
             technique_id="tech_tarot-pull",
@@ -276,6 +292,14 @@ def main() -> int:
                 "fragment, many viewers", "main", status.format(running.code), cookie, True, 200
             ),
             Target(
+                "control: rendered each poll",
+                "rendering",
+                status.format(running.code),
+                cookie,
+                True,
+                200,
+            ),
+            Target(
                 "fragment, lone viewer",
                 "main",
                 status.format(lone.code),
@@ -292,10 +316,11 @@ def main() -> int:
                 "control: fragment, many", "control", status.format(running.code), cookie, True, 200
             ),
         ]
-        servers = {"main": server, "control": control}
+        servers = {"main": server, "control": control, "rendering": rendering}
         print(
             f"gunicorn (gthread, {server.workers} workers x {server.threads} threads, request "
-            f"log on) on {server.base_url}, the control on {control.base_url}; "
+            f"log on) on {server.base_url}, the controls on {control.base_url} and "
+            f"{rendering.base_url}; "
             f"{CLIENT_PROCESSES * CLIENT_THREADS} keep-alive clients (1 for the lone viewer); "
             f"{args.rounds} interleaved rounds of {args.seconds:g} s per target",
             flush=True,
@@ -309,7 +334,11 @@ def main() -> int:
                 errors[target.label] += failed
         median = {label: statistics.median(values) for label, values in cpu.items()}
 
-        base = median["hello, logged in"]
+        def ratio(label: str, over: str = "hello, logged in") -> float:
+            """The median of each round's ratio: both measured in the same round, seconds
+            apart, so a slow spell of the machine (a neighbour, a hot core) weighs on both."""
+            return statistics.median(a / b for a, b in zip(cpu[label], cpu[over], strict=True))
+
         print()
         header = (
             f"{'target':<27} | {'CPU ms/req':>10} | {'min..max':>13} | "
@@ -322,15 +351,16 @@ def main() -> int:
             print(
                 f"{target.label:<27} | {median[target.label]:>10.2f} | "
                 f"{min(values):>5.2f}..{max(values):<6.2f} | "
-                f"{median[target.label] / base:>17.2f}x | {errors[target.label]}"
+                f"{ratio(target.label):>17.2f}x | {errors[target.label]}"
             )
 
         def verdict(ok: bool) -> str:
             return "met" if ok else "MISSED"
 
-        fragment = median["fragment, many viewers"] / base
-        logged_in = base / median["hello, anonymous"]
-        control_gap = median["control: hello, logged in"] / median["hello, anonymous"]
+        fragment = ratio("fragment, many viewers")
+        logged_in = ratio("hello, logged in", over="hello, anonymous")
+        control_gap = ratio("control: hello, logged in", over="hello, anonymous")
+        rendered = ratio("control: rendered each poll", over="fragment, many viewers")
         no_errors = all(value == 0 for value in errors.values())
         checks = [
             (
@@ -347,22 +377,29 @@ def main() -> int:
                 f"must exceed {LOGGED_IN_TARGET}x to show the gap",
                 control_gap > LOGGED_IN_TARGET,
             ),
+            (
+                f"control (box rendered each poll) / kept render = {rendered:.2f}x, "
+                f"must exceed 1x to show the gain",
+                rendered > 1.0,
+            ),
             ("no errors", no_errors),
         ]
         print()
         print(
             f"lone viewer (asks FLORA each poll, the sandbox's answer included): "
-            f"{median['fragment, lone viewer'] / base:.2f}x hello logged in; "
-            f"run completed: {median['fragment, run completed'] / base:.2f}x"
+            f"{ratio('fragment, lone viewer'):.2f}x hello logged in; "
+            f"run completed: {ratio('fragment, run completed'):.2f}x"
         )
         for text, ok in checks:
             print(f"{text}: {verdict(ok)}")
         return 0 if all(ok for _, ok in checks) else 1
     finally:
         control.stop()
+        rendering.stop()
         server.cleanup(keep=args.keep)
         if args.keep:
-            print(f"Kept {server.workdir} (logs: {server.log_path}, {control.log_path})")
+            logs = ", ".join(str(s.log_path) for s in (server, control, rendering))
+            print(f"Kept {server.workdir} (logs: {logs})")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@ admin.site.index_title = "Teams, connections and runs"
 admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
+    # First: the runs' status fragments, polled by every open run page and history row, are
+    # most of the requests, and a URL is matched pattern by pattern in this order. No other
+    # app's URL starts like one of runs.urls (runs/, techniques/<id>/run, inputs/, s/, hooks/).
+    path("", include("runs.urls")),
     path("", views.home, name="home"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -26,7 +30,6 @@ urlpatterns = [
     path("spend/", include("budgets.urls")),
     path("batches/", include("batches.urls")),
     path("exports/", include("exports.urls")),
-    path("", include("runs.urls")),
     path("", include("boards.urls")),
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).

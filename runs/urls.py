@@ -12,15 +12,16 @@ from runs.views import detail, export, history, hooks, inputs, shares, status, s
 app_name = "runs"
 
 urlpatterns = [
+    # Live status first: polled by every open run page and history row (florasite.urls).
+    path("runs/<str:code>/status", status.run_status, name="status"),
+    path("runs/<str:code>/status/row", status.run_status_row, name="status_row"),
     # Submission (technique page form) and "Run again".
     path("techniques/<str:technique_id>/run", submit.start_run, name="start"),
     path("runs/<str:code>/again", submit.run_again, name="again"),
-    # History and live status.
+    # History.
     path("runs/", history.run_list, name="list"),
     path("runs/export.csv", export.export_csv, name="export"),
     path("runs/sync", history.sync_from_flora, name="sync"),
-    path("runs/<str:code>/status", status.run_status, name="status"),
-    path("runs/<str:code>/status/row", status.run_status_row, name="status_row"),
     # Result page, the parts of it that refresh themselves, and kept outputs.
     path("runs/<str:code>/", detail.run_detail, name="detail"),
     path("runs/<str:code>/outputs", detail.run_outputs, name="outputs"),

@@ -55,15 +55,22 @@ class PreparedGet:
         )
 
     def _adapt(self, values: tuple[Any, ...], connection: Any) -> tuple[Any, ...]:
-        adapted = []
-        for lookup, value in zip(self.lookups, values, strict=True):
-            name = lookup.split("__")[0]
-            meta = self.model._meta
-            field = meta.pk if name == "pk" else meta.get_field(name)
-            if isinstance(field, models.ForeignKey):
-                field = field.target_field
-            adapted.append(field.get_db_prep_value(value, connection, prepared=False))
-        return tuple(adapted)
+        fields = self.__dict__.get("_fields")
+        if fields is None:
+            fields = self._fields = tuple(self._field(lookup) for lookup in self.lookups)
+        return tuple(
+            field.get_db_prep_value(value, connection, prepared=False)
+            for field, value in zip(fields, values, strict=True)
+        )
+
+    def _field(self, lookup: str) -> models.Field:
+        """The field whose get_db_prep_value adapts the value of `lookup`."""
+        name = lookup.split("__")[0]
+        meta = self.model._meta
+        field = meta.pk if name == "pk" else meta.get_field(name)
+        if isinstance(field, models.ForeignKey):
+            field = field.target_field
+        return field
 
     def _prepare(self, values: tuple[Any, ...], connection: Any, using: str) -> Any:
         compiler = self._queryset(values, using)[:1].query.get_compiler(using=using)

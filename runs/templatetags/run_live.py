@@ -12,6 +12,7 @@ from florasite.templatetags.florasite import duration
 from runs.explanations import explain_error
 from runs.models import Run
 from runs.refresh import REFRESHABLE_STATUSES, interval_for
+from runs.state import FAST_INTERVAL
 
 register = template.Library()
 
@@ -20,6 +21,11 @@ STALE_POLL_SECONDS = 60
 # Submitting/checking rows change when our own code (submission, reconciler) moves them.
 WAITING_POLL_SECONDS = 2
 POLL_SLACK = 0.1
+# Once a run's interval grows (after its first minute, by 1 s every 30 s of age), the pace
+# is rounded up to whole seconds: nobody needs it finer, and a box whose poll interval
+# changed with every millisecond of age would be a new render on every viewer's poll
+# (runs.views.status keeps one render per state of the box).
+POLL_STEP_MS = 1000
 
 
 @register.simple_tag
@@ -47,8 +53,11 @@ def poll_ms(run: Run) -> int:
         return STALE_POLL_SECONDS * 1000
     if run.status not in REFRESHABLE_STATUSES:
         return WAITING_POLL_SECONDS * 1000
-    interval = interval_for(run).total_seconds()
-    return math.ceil(interval * (1 + POLL_SLACK) * 1000)
+    interval = interval_for(run)
+    ms = math.ceil(interval.total_seconds() * (1 + POLL_SLACK) * 1000)
+    if interval > FAST_INTERVAL:
+        ms = math.ceil(ms / POLL_STEP_MS) * POLL_STEP_MS
+    return ms
 
 
 @register.filter
@@ -67,18 +76,25 @@ def indeterminate(run: Run) -> bool:
 
 @register.simple_tag
 def run_box(run: Run) -> dict[str, object]:
-    """What the status box (runs/_status.html) shows of a run, each asked of it once.
+    """All the status box (runs/_status.html) shows of a run, each asked of it once.
 
     The box is rendered on every viewer's poll: reading these from one dict costs the
     template a third of what the same attribute, method and filter lookups on the run did.
+    The template reads nothing of the run but this dict, so the dict alone decides what it
+    renders (runs.views.status keeps the render of a box in flight by it).
     """
     in_flight = run.is_in_flight
     percent = run.progress_percent
     return {
+        "code": run.code,
+        "status": run.status,
+        "technique_name": run.technique_name,
+        "stale": run.stale,
+        "refresh_failures": run.refresh_failures,
         "in_flight": in_flight,
         "waiting": in_flight and percent == 0,
         "percent": percent,
-        "label": run.get_status_display(),
+        "label": str(run.get_status_display()),  # a lazy text would be a poor key
         "poll_ms": poll_ms(run) if in_flight else 0,
         "elapsed": duration(run.elapsed_seconds()) if in_flight else "",
         "took": "" if in_flight else duration(run.duration_seconds),

@@ -104,7 +104,7 @@ def test_older_runs_are_polled_less_often(bob_client, team_a, bob, flora):
         refresh_claimed_until=timezone.now() + timedelta(seconds=10),
     )
     body = bob_client.get(_status_url(run), headers=HX).content.decode()
-    assert 'hx-trigger="every 16500ms"' in body
+    assert 'hx-trigger="every 17000ms"' in body  # 15 s and 10 %, in whole seconds
 
 
 def test_a_terminal_run_on_the_run_page_brings_its_outputs(bob_client, team_a, bob, flora, clock):
