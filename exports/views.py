@@ -33,7 +33,8 @@ def new_intent() -> str:
     return secrets.token_urlsafe(16)
 
 
-def _fragment(request: HttpRequest, export: Export, place: str) -> HttpResponse:
+def state_context(export: Export, place: str) -> dict[str, Any]:
+    """What templates/exports/_state.html's `place` partial shows of an export."""
     ctx: dict[str, Any] = {
         "export": export,
         "place": place,
@@ -44,10 +45,16 @@ def _fragment(request: HttpRequest, export: Export, place: str) -> HttpResponse:
         # second click lands on it; a new one once it has ended, for a new export.
         active = export.is_active and export.intent_key
         ctx["intent"] = export.intent_key if active else new_intent()
+    return ctx
+
+
+def _fragment(request: HttpRequest, export: Export, place: str) -> HttpResponse:
     # A poll (GET) of an export that has ended is the last: 286 stops htmx polling.
     done = request.method == "GET" and not export.is_active
     status = HTMX_STOP_POLLING if done else 200
-    return render(request, f"exports/_state.html#{place}", ctx, status=status)
+    return render(
+        request, f"exports/_state.html#{place}", state_context(export, place), status=status
+    )
 
 
 @require_safe

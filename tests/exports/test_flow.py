@@ -4,6 +4,7 @@ task queued after the commit, the state in place (htmx), the old link, the heade
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django_tasks import default_task_backend
@@ -199,6 +200,41 @@ def test_the_history_button_posts_with_an_intent(bob_client, runs):
         r'form="export-form" value="[\w-]{16,}"></div>',
         body,
     )
+
+
+def _export_state(client) -> str:
+    body = client.get("/runs/").content.decode()
+    return body.split('<div id="export-state" aria-live="polite">', 1)[1].split("</main>")[0]
+
+
+def test_a_reload_shows_the_viewers_export_under_way_and_a_click_lands_on_it(
+    alice_client, bob_client, dave_client, runs
+):
+    export = export_made(bob_client, "status=completed", intent="under-way")
+    state = _export_state(bob_client)
+    assert f'hx-get="/exports/{export.code}/state?place=inline"' in state
+    assert "Queued" in state
+    # The button's intent is that export's: clicking again lands on it, not on a new one.
+    assert 'name="intent" form="export-form" value="under-way"' in state
+    ask(bob_client, "status=completed", intent="under-way")
+    assert Export.objects.count() == 1
+    # Someone else's export is not theirs to watch here (the exports page lists it).
+    for other in (alice_client, dave_client):
+        state = _export_state(other)
+        assert export.code not in state
+        assert re.match(r'<input type="hidden" name="intent" form="export-form" value=', state)
+
+
+def test_a_reload_shows_a_just_finished_export_then_forgets_it(bob_client, runs):
+    export = built(export_made(bob_client, intent="done"))
+    state = _export_state(bob_client)
+    assert f'href="/exports/{export.code}/download"' in state
+    assert "hx-get" not in state
+    assert 'value="done"' not in state  # a new intent: the next click is a new export
+    Export.objects.filter(pk=export.pk).update(
+        finished_at=export.finished_at - timedelta(minutes=11)
+    )
+    assert export.code not in _export_state(bob_client)
 
 
 def test_filters_too_long_are_refused_in_words(bob_client, runs):
