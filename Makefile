@@ -19,10 +19,10 @@ $(RUN_TARGETS): export PUBLIC_BASE_URL ?= http://127.0.0.1:8000
 .PHONY: run test topology lint format setup migrate demo keys clean help
 
 help:
-	@echo "make run    set up and serve the dashboard on http://127.0.0.1:8000"
-	@echo "make test   set up and run the whole test suite"
-	@echo "make lint   ruff check and format check, import contracts (lint-imports)"
-	@echo "make topology   2 gunicorns + 2 workers on this machine's PostgreSQL and Redis, one worker killed (~3 min)"
+	@echo "make run       set up and serve the dashboard on http://127.0.0.1:8000"
+	@echo "make test      set up and run the whole test suite"
+	@echo "make lint      ruff check and format check, import contracts (lint-imports)"
+	@echo "make topology  2 gunicorns + 2 workers on this machine's PostgreSQL and Redis, one worker killed (~3 min)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "florasite needs Python 3.11")'
