@@ -11,9 +11,10 @@ With BENCH_NO_MEMBERSHIP_CACHE=1 (bench/status_fragment.py's control), teams.acc
 keeps nothing: the memberships are read on every request, as before the cache, to show the
 gap it closes.
 
-With BENCH_NO_KEPT_RENDER=1 (bench/status_fragment.py's second control), the status box in
-flight is rendered on every poll again (runs.views.status keeps one render per state of the
-box): the many-viewers fragment as it was before.
+With BENCH_FRAGMENT_AS_BEFORE=1 (bench/status_fragment.py's second control), the status
+fragment is served as it was before issue 19 (the view of commit 7da668d, with today's
+template): the whole run row by the ORM (get_run_for_member), rendered on every poll with
+the context processors, Django's never_cache and vary_on_headers.
 """
 
 from __future__ import annotations
@@ -55,14 +56,31 @@ if os.environ.get("BENCH_NO_MEMBERSHIP_CACHE"):
     teams.access_cache.ENABLED = False
 
 
-if os.environ.get("BENCH_NO_KEPT_RENDER"):
-    import runs.views.status
+if os.environ.get("BENCH_FRAGMENT_AS_BEFORE"):
+    from django.shortcuts import render
+    from django.views.decorators.cache import never_cache
+    from django.views.decorators.http import require_safe
+    from django.views.decorators.vary import vary_on_headers
+    from django_htmx.http import HTMX_STOP_POLLING
 
-    class _Forgetful(dict):
-        def __setitem__(self, key: object, value: object) -> None:
-            pass  # keeps nothing: every poll renders the box
+    import runs.urls
+    from runs.access import get_run_for_member, run_page_fragment
+    from runs.views.status import _refreshed
 
-    runs.views.status._kept = _Forgetful()
+    @require_safe
+    @never_cache
+    @vary_on_headers("HX-Request")
+    @run_page_fragment
+    def run_status_as_before(request: HttpRequest, code: str) -> HttpResponse:
+        run = get_run_for_member(request, code, with_creator=False)
+        run = _refreshed(request, run)
+        ctx = {"run": run, "status_oob_outputs": run.is_terminal, "status_title": True}
+        status = HTMX_STOP_POLLING if run.is_terminal else 200
+        return render(request, "runs/_status.html", ctx, status=status)
+
+    for pattern in runs.urls.urlpatterns:
+        if getattr(pattern, "name", None) == "status":
+            pattern.callback = run_status_as_before
 
 
 @login_not_required
