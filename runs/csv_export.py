@@ -47,6 +47,11 @@ CSV_HEADER = [
     "url",
 ]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(_FORMULA_START)
+# The cells write_history_csv checks for a formula start: the others are ours and cannot
+# start with one (a time, a status, a percentage, an origin, a duration of at least 0, the
+# run page's URL after the site's base URL). The code is checked: run codes may start with -.
+_CHECKED = (0, 2, 3, 6, 8, 9, 11, 12, 13, 14)
 # Rows read per query: large enough that the queries cost little, small enough to bound memory.
 CHUNK_ROWS = 5000
 # Run codes as runs.models.new_run_code makes them: their URL needs no quoting.
@@ -123,7 +128,7 @@ def write_history_csv(
     prefix, suffix = detail_url_prefix(base_url)
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
-    formula = _FORMULA_START
+    formula = _FORMULA_FIRST
     written = 0
     last: tuple[Any, int] | None = None
     while True:
@@ -185,7 +190,10 @@ def write_history_csv(
                 flora_run_id or "",
                 url,
             ]
-            lines.append([("'" + c) if c.startswith(formula) else c for c in cells])
+            for i in _CHECKED:
+                if cells[i][:1] in formula:
+                    cells[i] = "'" + cells[i]
+            lines.append(cells)
         writer.writerows(lines)
         written += len(rows)
         last = (rows[-1][2], rows[-1][0])
