@@ -203,26 +203,22 @@ def main() -> int:
     # The lone viewer's run must stay in flight: the "[slow]" Tarot Pull lasts 61 s at
     # speedup 1; this makes it last about 100 minutes.
     server = BenchServer(log_level="INFO", settings_module="bench_settings", speedup=0.01)
-    control = BenchServer(
-        log_level="INFO",
-        settings_module="bench_settings",
-        speedup=server.speedup,
-        workdir=server.workdir,
-        secret_key=server.secret_key,
-        encryption_key=server.encryption_key,
-        name="gunicorn-control",
-        extra_env={"BENCH_NO_MEMBERSHIP_CACHE": "1"},
-    )
-    as_before = BenchServer(
-        log_level="INFO",
-        settings_module="bench_settings",
-        speedup=server.speedup,
-        workdir=server.workdir,
-        secret_key=server.secret_key,
-        encryption_key=server.encryption_key,
-        name="gunicorn-as_before",
-        extra_env={"BENCH_FRAGMENT_AS_BEFORE": "1"},
-    )
+
+    def beside(name: str, switch: str) -> BenchServer:
+        """Another gunicorn on the same database and keys, with one bench switch on."""
+        return BenchServer(
+            log_level="INFO",
+            settings_module="bench_settings",
+            speedup=server.speedup,
+            workdir=server.workdir,
+            secret_key=server.secret_key,
+            encryption_key=server.encryption_key,
+            name=name,
+            extra_env={switch: "1"},
+        )
+
+    control = beside("gunicorn-control", "BENCH_NO_MEMBERSHIP_CACHE")
+    as_before = beside("gunicorn-as-before", "BENCH_FRAGMENT_AS_BEFORE")
     try:
         print(f"Preparing a temporary database in {server.workdir} ...", flush=True)
         server.setup_django()

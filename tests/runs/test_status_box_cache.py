@@ -52,6 +52,19 @@ def frozen_now(monkeypatch):
     return moment
 
 
+def _watched_run(team, user) -> Run:
+    """A run at 42 % whose refresh another viewer holds: polls read it, none asks FLORA."""
+    return plain_run(
+        team,
+        user,
+        status="running",
+        progress=42,
+        flora_run_id="run_x",
+        submitted_at=timezone.now(),
+        refresh_claimed_until=timezone.now() + timedelta(hours=1),
+    )
+
+
 def _as_polled(run: Run) -> Run:
     """The run as the poll reads it: only the status columns."""
     return Run.objects.only(*STATUS_FIELDS).get(pk=run.pk)
@@ -162,15 +175,7 @@ def test_viewers_share_one_render_and_each_sees_the_elapsed_time(
 
 
 def test_a_change_of_the_run_shows_at_the_next_poll(bob_client, team_a, bob):
-    run = plain_run(
-        team_a,
-        bob,
-        status="running",
-        progress=42,
-        flora_run_id="run_x",
-        submitted_at=timezone.now(),
-        refresh_claimed_until=timezone.now() + timedelta(hours=1),
-    )
+    run = _watched_run(team_a, bob)
     url = f"/runs/{run.code}/status"
     assert "42 %" in bob_client.get(url, headers=HX).content.decode()
     Run.objects.filter(pk=run.pk).update(progress=43)
@@ -186,15 +191,7 @@ def test_a_change_of_the_run_shows_at_the_next_poll(bob_client, team_a, bob):
 def test_a_run_of_another_team_is_never_served_from_the_kept_render(
     bob_client, dave_client, team_a, bob
 ):
-    run = plain_run(
-        team_a,
-        bob,
-        status="running",
-        progress=42,
-        flora_run_id="run_x",
-        submitted_at=timezone.now(),
-        refresh_claimed_until=timezone.now() + timedelta(hours=1),
-    )
+    run = _watched_run(team_a, bob)
     url = f"/runs/{run.code}/status"
     assert bob_client.get(url, headers=HX).status_code == 200
     assert dave_client.get(url, headers=HX).status_code == 404
