@@ -16,6 +16,7 @@ from runs.reconcile import (
     reconcile,
     reconcile_all,
 )
+from runs.state import refresh_interval
 from sandbox import stats
 from sandbox.models import SandboxRun
 from teams.services import save_connection
@@ -58,6 +59,20 @@ def test_a_create_that_landed_but_timed_out_is_linked_without_a_second_create(bo
     # Once linked, nothing more to do.
     assert reconcile(run.pk) == "skipped"
     assert reconcile_all() == 0
+
+
+def test_a_linked_run_expects_no_webhook_and_is_swept_at_the_normal_pace(bob_client, upstream):
+    """FLORA's history does not say whether a run carries a callback, and its webhook may have
+    come already (recorded as an unknown run, before the link): the sweep does not wait for
+    one (the topology test relies on this for a create the kill interrupted)."""
+    upstream.lose_answer()
+    run = submit_lost(bob_client)
+    assert reconcile(run.pk) == "linked"
+    run.refresh_from_db()
+    assert not run.webhook_expected
+    assert run.next_refresh_at - run.last_refreshed_at == refresh_interval(
+        run, run.last_refreshed_at
+    )
 
 
 def test_a_create_that_never_arrived_is_sent_again_with_the_same_key(bob_client, upstream):

@@ -22,7 +22,8 @@ done and checks what a lost or doubled piece of work would break; see each asser
 Skipped unless TOPOLOGY_DATABASE_URL (a database the test creates and drops, on a
 PostgreSQL server it may CREATE DATABASE on) and TOPOLOGY_REDIS_URL are set: `make topology`
 sets both; CI runs it as its own step (.ci/run). TOPOLOGY_KEEP=1 keeps the folder (logs,
-media) and the database for a look.
+media) and the database for a look; TOPOLOGY_KILL_TASK=batches.tasks.start_batch_rows (any
+task path) kills w1 the first time it holds that task, to see one case on purpose.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ MEMBERS = 4
 SUBMIT_TIMEOUT = 120
 KILL_TIMEOUT = 90
 DONE_TIMEOUT = 300
+KILL_TASK = os.environ.get("TOPOLOGY_KILL_TASK", "")
 TRACEBACK = "Traceback (most recent call last)"
 WORKER_DIED = "florasite.tasks.WorkerDied"
 
@@ -113,6 +115,15 @@ def _held_by(site: Topology, worker_id: str) -> list[tuple[str, str]]:
            WHERE status = 'RUNNING' AND worker_ids ->> -1 = %s""",
         (worker_id,),
     )
+
+
+def _time_to_kill(site: Topology) -> bool:
+    """Once a third of the runs have ended and w1 holds a task; or, with TOPOLOGY_KILL_TASK
+    (a task path, to see one case on purpose), as soon as w1 holds that task."""
+    held = _held_by(site, site.workers["w1"].worker_id)
+    if KILL_TASK:
+        return any(path == KILL_TASK for _, path in held)
+    return bool(held) and _progress(site)["ended"] >= RUNS // 3
 
 
 def _submit_everything(site: Topology, members: list[Member]) -> list[str]:
@@ -171,9 +182,10 @@ def test_two_gunicorns_two_workers_one_killed(topology: Topology) -> None:
         if time.monotonic() - kill_started > KILL_TIMEOUT:
             raise AssertionError(
                 f"w1 never held a task once a third of the runs had ended "
+                f"{'(' + KILL_TASK + ') ' if KILL_TASK else ''}"
                 f"({KILL_TIMEOUT} s; {_progress(site)}; killed: {killed_ids})"
             )
-        if _progress(site)["ended"] < RUNS // 3 or not _held_by(site, site.workers["w1"].worker_id):
+        if not _time_to_kill(site):
             time.sleep(0.05)
             continue
         victim = site.kill("w1")
@@ -396,9 +408,21 @@ def _check_webhooks(site: Topology, held: list[tuple[str, str]]) -> None:
     """The runs were started with a callback (webhook_expected) and FLORA's webhooks came
     back through the first gunicorn, each recorded once (unique per team and delivery id).
     A delivery the kill interrupted is FLORA losing a webhook (the sweep ends that run), or
-    one the dashboard received before the sandbox could note it sent."""
+    one the dashboard received before the sandbox could note it sent.
+
+    A run whose create the kill interrupted (the batch's create landed at FLORA, its answer
+    was never saved) is linked later by the reconciler from FLORA's history, which does not
+    say whether the run carries a callback (and its webhook may already have come, as an
+    unknown run): such a run is polled at the normal pace, so it may be the one without
+    webhook_expected, and only if the reconciler's log says it linked it."""
     interrupted = sum(1 for _, path in held if path == "sandbox.webhooks.deliver_task")
-    assert site.scalar("SELECT count(*) FROM runs_run WHERE NOT webhook_expected") == 0
+    unexpected = [pk for (pk,) in site.query("SELECT id FROM runs_run WHERE NOT webhook_expected")]
+    assert len(unexpected) <= 4, (unexpected, held)
+    worker_logs = "\n".join(text for name, text in site.logs().items() if name.startswith("worker"))
+    for pk in unexpected:
+        assert re.search(rf"Reconciled run {pk}: linked\b", worker_logs), (
+            f"run {pk} was started without a callback but not linked by the reconciler"
+        )
     delivered = site.scalar(
         "SELECT count(*) FROM sandbox_sandboxwebhookdelivery WHERE delivered_at IS NOT NULL"
     )
@@ -406,6 +430,7 @@ def _check_webhooks(site: Topology, held: list[tuple[str, str]]) -> None:
     assert delivered <= received <= delivered + interrupted, (received, delivered)
     assert delivered >= RUNS - 4, f"only {delivered} webhooks delivered"
     print(f"{'webhooks delivered and received':>45}: {delivered}")
+    print(f"{'linked by the reconciler, no callback known':>45}: {unexpected}")
 
 
 def _check_logs(site: Topology, passwords: dict[str, str]) -> None:
