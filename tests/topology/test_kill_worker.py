@@ -181,8 +181,7 @@ def test_two_gunicorns_two_workers_one_killed(topology: Topology) -> None:
     while not held:
         if time.monotonic() - kill_started > KILL_TIMEOUT:
             raise AssertionError(
-                f"w1 never held a task once a third of the runs had ended "
-                f"{'(' + KILL_TASK + ') ' if KILL_TASK else ''}"
+                f"w1 never held {KILL_TASK or 'a task once a third of the runs had ended'} "
                 f"({KILL_TIMEOUT} s; {_progress(site)}; killed: {killed_ids})"
             )
         if not _time_to_kill(site):
