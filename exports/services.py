@@ -16,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.files import File
@@ -26,6 +27,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from exports.models import ACTIVE_STATUSES, Export, ExportStatus
+from florasite import discards
 from runs import history
 from runs.csv_export import write_history_csv
 from runs.forms import OUTSIDE, STATUS_CHOICES, HistoryFilterForm
@@ -369,3 +371,9 @@ def downloadable(export: Export, now: datetime | None = None) -> bool:
         and bool(export.file.name)
         and (export.expires_at is None or export.expires_at > now)
     )
+
+
+def discard_team_files(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """pre_delete of a Team: its export files, for the worker to delete. An export being
+    written now finds its row gone and deletes its own file."""
+    discards.discard_columns(Export.objects.filter(team=instance), "file")

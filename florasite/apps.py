@@ -17,3 +17,5 @@ class FlorasiteConfig(AppConfig):
         periodic.register(
             "florasite.dead_workers", timedelta(minutes=1), tasks.fail_dead_workers_tasks
         )
+        # Files of deleted teams (florasite.discards), deleted from storage within a minute.
+        periodic.register("florasite.discards", timedelta(minutes=1), tasks.delete_discarded_files)

@@ -50,3 +50,21 @@ class RateLimitCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count} until {self.window_ends_at:%H:%M:%S}"
+
+
+class DiscardedFile(models.Model):
+    """A name in the default storage that no row needs any more (its team was deleted), for
+    the worker to delete (florasite.discards). Written in the deleting transaction, so a
+    delete that rolls back discards nothing."""
+
+    name = models.CharField(max_length=500)
+    discarded_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["attempts", "id"], name="discarded_due")]
+
+    def __str__(self) -> str:
+        return self.name

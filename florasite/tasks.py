@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
-from florasite import periodic
+from florasite import discards, periodic
 from florasite.lib import ratelimit
 from florasite.models import WorkerHeartbeat
 
@@ -87,6 +87,12 @@ def fail_orphaned_tasks(now: datetime | None = None) -> int:
 @task()
 def housekeeping() -> None:
     prune()
+
+
+@task()
+def delete_discarded_files() -> None:
+    """The files of deleted teams, removed from storage (florasite.discards)."""
+    discards.delete_discarded()
 
 
 @task()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from florasite.discards import DiscardsFilesAdmin
 from runs.models import Run, RunOutput, ShareLink, WebhookDelivery
 
 
@@ -24,7 +25,7 @@ class RunOutputInline(admin.TabularInline):
 
 
 @admin.register(Run)
-class RunAdmin(admin.ModelAdmin):
+class RunAdmin(DiscardsFilesAdmin):
     list_display = (
         "code",
         "technique_name",
@@ -43,6 +44,8 @@ class RunAdmin(admin.ModelAdmin):
     readonly_fields = ("code", "intent_key", "flora_run_id", "created_at", "updated_at")
     inlines = [RunOutputInline]
     actions = ["retry_keeping_outputs"]
+    # A deleted run's kept outputs and thumbnails leave storage (florasite.discards).
+    discard_columns = ("outputs__file", "outputs__thumb_small", "outputs__thumb_large")
 
     @admin.action(description="Retry keeping outputs that could not be kept")
     def retry_keeping_outputs(self, request, queryset):  # type: ignore[no-untyped-def]

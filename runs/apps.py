@@ -10,8 +10,10 @@ class RunsConfig(AppConfig):
     verbose_name = "Runs"
 
     def ready(self) -> None:
-        from florasite import periodic
-        from runs import state, tasks
+        from django.db.models.signals import pre_delete
+
+        from florasite import discards, periodic
+        from runs import keeping, state, tasks
         from runs.again import inputs_of_run
         from runs.inputs import output_choice
         from teams.crypto import register_encrypted_field
@@ -26,6 +28,12 @@ class RunsConfig(AppConfig):
         register_output_choices(output_choice)
         # A run that completes with media outputs has them copied at once.
         state.outputs_waiting.connect(tasks.keep_waiting_outputs, dispatch_uid="runs.keep")
+        # A deleted team's kept outputs and their thumbnails leave storage (florasite.discards);
+        # a thumbnail another team's output also shows stays.
+        pre_delete.connect(
+            keeping.discard_team_files, sender="teams.Team", dispatch_uid="runs.discard"
+        )
+        discards.register_in_use("runs.thumbs", keeping.THUMBS_IN_USE)
 
         # Runs nobody watches are refreshed by the sweep; runs started elsewhere are
         # imported by the sync; create calls whose answer was lost are reconciled; outputs

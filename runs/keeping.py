@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -32,6 +33,7 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from florasite import discards
 from florasite.lib.download import download
 from florasite.lib.public_http import DownloadFailed, DownloadRefused
 from runs import content_types
@@ -337,3 +339,14 @@ def reset_failed_outputs(runs: QuerySet[Run]) -> int:
         keep_status=OutputKeepStatus.PENDING, attempts=0, next_attempt_at=None, last_error=""
     )
     return count
+
+
+# Thumbnails are stored once per content (florasite.lib.thumbs): another team's may be ours.
+THUMBS_IN_USE = discards.held_in(RunOutput, "thumb_small", "thumb_large", prefix="thumbs/")
+
+
+def discard_team_files(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """pre_delete of a Team: its kept outputs and thumbnails, for the worker to delete."""
+    discards.discard_columns(
+        RunOutput.objects.filter(run__team=instance), "file", "thumb_small", "thumb_large"
+    )

@@ -117,6 +117,14 @@ class TeamAdmin(admin.ModelAdmin):
         # Before saving there is no webhook URL or creation date to show.
         return ["name", "slug", "time_zone"] if obj is None else list(self.fields)
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # A connection is never deleted on its own (FloraConnectionAdmin), but it goes with
+        # its team: it must not make a team undeletable. The team's stored files leave
+        # storage in the worker once the delete commits (florasite.discards).
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(FloraConnection._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
         return (
             super()

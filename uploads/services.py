@@ -35,6 +35,7 @@ from flora import (
     FloraError,
     IdempotencyDuplicateError,
 )
+from florasite import discards
 from florasite.lib.flora_words import problem_for
 from teams.services import interactive_client
 from uploads.models import AssetStatus, FloraAsset, Upload
@@ -272,3 +273,14 @@ def _after_duplicate(resource: Any, row: FloraAsset, tag: str, team: Team) -> An
         logger.warning("Asset of key %s for team %s not found", row.idempotency_key, team.slug)
         raise AssetFailed("FLORA did not finish taking this file. Press the button again.")
     return asset
+
+
+# Thumbnails are stored once per content (florasite.lib.thumbs): another team's may be ours.
+THUMBS_IN_USE = discards.held_in(Upload, "thumb_small", "thumb_large", prefix="thumbs/")
+
+
+def discard_team_files(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """pre_delete of a Team: its uploads and their thumbnails, for the worker to delete."""
+    discards.discard_columns(
+        Upload.objects.filter(team=instance), "file", "thumb_small", "thumb_large"
+    )

@@ -23,6 +23,7 @@ from storages.backends.s3 import S3Storage
 
 from boards.models import Board
 from boards.services import add_output
+from florasite import discards
 from florasite.lib import media
 from runs import thumbnails
 from runs.models import OutputKeepStatus, ThumbStatus
@@ -248,3 +249,15 @@ def test_a_bucket_is_told_while_another_thread_still_imports_django_storages(
     assert default_storage.__class__ is S3Storage  # the default storage, set up
     monkeypatch.setitem(sys.modules, "storages.backends.s3", types.ModuleType("half-imported"))
     assert media.is_bucket()
+
+
+def test_a_deleted_teams_objects_leave_the_bucket(kept_run, s3_bucket):
+    run, _ = kept_run
+    thumbnails.make_run_thumbnails(run.pk)
+    before = set(s3_bucket.object_keys())
+    names = {n for o in run.outputs.all() for n in (o.file.name, o.thumb_small, o.thumb_large) if n}
+    assert len(names) == 4 and names <= before  # an image, its two thumbnails, a PDF
+    run.team.delete()
+    assert set(s3_bucket.object_keys()) == before  # the worker deletes them, not the request
+    assert discards.delete_discarded() == {"deleted": 4, "in_use": 0, "failed": 0}
+    assert not names & set(s3_bucket.object_keys())
