@@ -158,7 +158,7 @@ def test_many_names_are_written_and_deleted_in_batches(db, django_assert_max_num
     with django_assert_max_num_queries(1):
         assert discards.discard(["", *names[:10], ""]) == 10
     assert discards.discard(names[10:]) == 440
-    # Three batches of at most BATCH names, each: read, two in-use checks, one delete.
+    # Batches of at most BATCH names (400), each: read, two in-use checks, one delete.
     with django_assert_max_num_queries(3 * 4 + 1):
         assert discards.delete_discarded()["deleted"] == 450
     assert not any(default_storage.exists(name) for name in names)
