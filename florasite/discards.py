@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 BATCH = 400  # names a pass reads, checks and deletes (two IN lists: under SQLite's old 999)
 MAX_ATTEMPTS = 10  # then the row stays, with the storage's error, for an operator
+NAME_LENGTH = DiscardedFile._meta.get_field("name").max_length
 TIME_BUDGET = 30.0  # seconds of one job run; what is left waits for the next
 
 InUse = Callable[[list[str]], set[str]]
@@ -60,9 +61,11 @@ def register_in_use(name: str, check: InUse) -> None:
 def discard(names: Iterable[str]) -> int:
     """Note storage names for deletion (empty names skipped); returns how many."""
     count = 0
-    names = (name for name in names if name)
+    # Every stored name fits (FileFields of 500, thumbnails of 300); one cut short could
+    # name another file.
+    names = (name for name in names if name and len(name) <= NAME_LENGTH)
     while chunk := list(islice(names, 1000)):
-        DiscardedFile.objects.bulk_create([DiscardedFile(name=name[:500]) for name in chunk])
+        DiscardedFile.objects.bulk_create([DiscardedFile(name=name) for name in chunk])
         count += len(chunk)
     return count
 
