@@ -153,7 +153,15 @@ def serve_thumb(
     if not output.has_thumb:
         name = ""
     return thumbs.serve(
-        request, name or "", output.sha256, size, cache_control=cache_control, what="output"
+        request,
+        name or "",
+        output.sha256,
+        size,
+        cache_control=cache_control,
+        what="output",
+        missing=thumbs.made_again(
+            RunOutput.objects.filter(pk=output.pk, thumb_small=output.thumb_small)
+        ),
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage, storages
 from django.db import transaction
+from django.urls import reverse
 from PIL import Image
 
 from exports.models import Export, ExportStatus
@@ -242,3 +243,31 @@ def test_the_bulk_delete_of_runs_discards_every_outputs_files(admin_client, team
     assert sorted(DiscardedFile.objects.values_list("name", flat=True)) == sorted(
         o.file.name for o in outputs
     )
+
+
+def test_a_thumbnail_gone_from_storage_is_made_again(team_a, bob, bob_client, caplog):
+    """What the rare race leaves (a shared thumbnail deleted just as another row took it),
+    and any thumbnail lost otherwise: the next request finds it missing, the row is set
+    pending, the periodic job makes it again."""
+    output = kept_output(team_a, bob, png((200, 30, 30)))
+    assert thumbnails.make_thumbnail(output.pk) == "made"
+    row = upload(team_a, png((30, 200, 30)))
+    output.refresh_from_db()
+    urls = [
+        (reverse("runs:output_thumb", args=[output.run.code, 0, "small"]), output),
+        (reverse("uploads:thumb", args=[row.public_id, "small"]), row),
+    ]
+    for url, owner in urls:
+        default_storage.delete(owner.thumb_small)
+        caplog.clear()
+        response = bob_client.get(url)
+        assert response.status_code == 404
+        assert "missing from storage; made again" in caplog.text
+        owner.refresh_from_db()
+        assert (owner.thumb_status, owner.thumb_small, owner.thumb_attempts) == ("pending", "", 0)
+    assert thumbnails.make_due_thumbnails() == 1
+    assert upload_thumbnails.make_due_upload_thumbnails() == 1
+    for url, owner in urls:
+        owner.refresh_from_db()
+        assert owner.thumb_status == "made" and default_storage.exists(owner.thumb_small)
+        assert bob_client.get(url).status_code == 200

@@ -147,5 +147,13 @@ def upload_thumb(request: HttpRequest, public_id: str, size: str) -> HttpRespons
         name = ""
     cache_control = "private, max-age=31536000, immutable"
     return thumbs.serve(
-        request, name or "", upload.sha256, size, cache_control=cache_control, what="upload"
+        request,
+        name or "",
+        upload.sha256,
+        size,
+        cache_control=cache_control,
+        what="upload",
+        missing=thumbs.made_again(
+            Upload.objects.filter(pk=upload.pk, thumb_small=upload.thumb_small)
+        ),
     )

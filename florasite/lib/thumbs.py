@@ -9,6 +9,7 @@ anything Pillow cannot read is Refused, for good: a second attempt would read th
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -23,6 +24,8 @@ __all__ = [
     "render",
     "thumb_box",
 ]
+
+logger = logging.getLogger(__name__)
 
 SIZES = {"small": 320, "large": 640}
 # 50 megapixels: a 7000 x 7000 image still gets one; a 1 GB pixel bomb is refused unread.
@@ -112,9 +115,29 @@ def make_and_store(file_name: str, key: str) -> tuple[dict[str, str], tuple[int,
     return stored, size
 
 
-def serve(request, name: str, sha256: str, size: str, *, cache_control: str, what: str):
+def made_again(rows):
+    """For `serve`'s `missing`: the row (a queryset of one output or upload, with the
+    thumbnail columns both have) is set to have its thumbnails made again, by the periodic
+    job that makes pending ones (within 30 s). Only a row still naming what was missing."""
+
+    def forget() -> None:
+        rows.filter(thumb_status="made").update(
+            thumb_status="pending", thumb_small="", thumb_large="", thumb_attempts=0, thumb_error=""
+        )
+
+    return forget
+
+
+def serve(
+    request, name: str, sha256: str, size: str, *, cache_control: str, what: str, missing=None
+):
     """A stored thumbnail (`name`, "" when there is none) as WebP. The ETag is the source
-    file's checksum, so a reload is answered 304 without the bytes. Http404 in words."""
+    file's checksum, so a reload is answered 304 without the bytes. Http404 in words.
+
+    A name whose file is gone from storage (a bucket copied without its thumbnails, a file
+    deleted by hand, or a thumbnail shared by content whose other owner was just deleted,
+    florasite.discards) calls `missing` (see `made_again`): the next page shows the
+    placeholder, then the thumbnail made again."""
     from django.http import FileResponse, Http404, HttpResponse
 
     from florasite.lib import media
@@ -130,5 +153,9 @@ def serve(request, name: str, sha256: str, size: str, *, cache_control: str, wha
     try:
         handle = media.open_range(name)
     except OSError as exc:
-        raise Http404("The thumbnail is missing from storage.") from exc
+        if missing is None:
+            raise Http404("The thumbnail is missing from storage.") from exc
+        logger.warning("The %s's thumbnail %s is missing from storage; made again", what, name)
+        missing()
+        raise Http404("The thumbnail is missing from storage; it is being made again.") from exc
     return FileResponse(handle, content_type="image/webp", headers=headers)
