@@ -118,12 +118,14 @@ class TeamAdmin(admin.ModelAdmin):
         return ["name", "slug", "time_zone"] if obj is None else list(self.fields)
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
-        # A connection is never deleted on its own (FloraConnectionAdmin), but it goes with
-        # its team: it must not make a team undeletable. The team's stored files leave
-        # storage in the worker once the delete commits (florasite.discards).
-        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        perms_needed.discard(FloraConnection._meta.verbose_name)
-        return deleted, counts, perms_needed, protected
+        # What a team's delete cascades to is the team's own. Some of it is never deleted
+        # row by row in the admin (the connection, the budgets' ledger, balances and alerts:
+        # read-only records), which Django would count as permissions nobody has, making
+        # every team that ever ran undeletable. PROTECT references still stop the delete.
+        # The team's stored files leave storage in the worker once it commits
+        # (florasite.discards).
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
         return (

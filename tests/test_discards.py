@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+from datetime import date
 
 import pytest
 from django.core.files.base import ContentFile
@@ -14,12 +15,13 @@ from django.db import transaction
 from django.urls import reverse
 from PIL import Image
 
+from budgets.models import LedgerEntry
 from exports.models import Export, ExportStatus
 from florasite import discards, periodic
 from florasite.models import DiscardedFile
 from runs import thumbnails
 from runs.models import RunOutput
-from teams.models import Team
+from teams.models import FloraConnection, Team
 from tests.runs.test_thumbnails import kept_output
 from uploads import thumbnails as upload_thumbnails
 from uploads.models import Upload, UploadKind
@@ -172,6 +174,12 @@ def test_the_worker_runs_it_every_minute():
 
 
 def test_a_team_deleted_in_the_admin_has_its_files_discarded(admin_client, team_a, files_of_a):
+    # A team that ran has a ledger (read-only in the admin) and a connection (never deleted
+    # on its own): neither stops the team's delete.
+    LedgerEntry.objects.create(
+        team=team_a, kind="reserve", amount=100, month="2026-12", day=date(2026, 12, 3)
+    )
+    assert FloraConnection.objects.filter(team=team_a).exists()
     url = f"/admin/teams/team/{team_a.pk}/delete/"
     assert admin_client.get(url).status_code == 200
     response = admin_client.post(url, {"post": "yes"})
