@@ -6,7 +6,9 @@ the same header, the same values, times in UTC (ISO 8601), and every cell a spre
 would run as a formula quoted as text (csv_cell). What changed is how the rows are read:
 `values_list` of the columns the cells need (no model instances, no join beyond the
 starter's username), in keyset chunks on (created_at, id) that the `run_team_recent` index
-serves, and the run page's URL made from a prefix computed once instead of reverse() per row.
+serves, the run page's URL made from a prefix computed once instead of reverse() per row,
+and, on SQLite, the times read as text and parsed by datetime.fromisoformat instead of
+Django's converters.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import csv
 import math
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db import connections
+from django.db.models import F, Q, TextField
+from django.db.models.functions import Cast
 from django.http import QueryDict
 from django.urls import reverse
 
@@ -86,6 +91,50 @@ def _progress(status: str, progress: float) -> int:
     return max(0, min(100, round(value)))
 
 
+_TIMES = ("created_at", "flora_created_at", "submitted_at", "completed_at")
+
+
+def _sqlite_time(text: str | None) -> datetime | None:
+    """A DateTimeField's text as SQLite keeps it, read as Django's converters read it (UTC
+    when it names no offset), in a fraction of their time: they were the largest part of
+    the export's cost per row (parse_datetime's regular expression and make_aware, per
+    column, per row)."""
+    if text is None:
+        return None
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _sqlite_iso(text: str) -> str:
+    """`_sqlite_time(text).isoformat()`, by string for the two shapes Django writes (UTC, with
+    or without microseconds)."""
+    if text[10:11] == " " and (len(text) == 19 or (len(text) == 26 and text[19] == ".")):
+        return text[:10] + "T" + text[11:] + "+00:00"
+    return _sqlite_time(text).isoformat()  # type: ignore[union-attr]
+
+
+def _sqlite_seconds(start: str, end: str) -> float:
+    """Seconds from one time's text to another's."""
+    a, b = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    if (a.tzinfo is None) != (b.tzinfo is None):  # one names an offset: both as UTC-aware
+        a, b = _sqlite_time(start), _sqlite_time(end)  # type: ignore[assignment]
+    return (b - a).total_seconds()
+
+
+def _seconds(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds()
+
+
+def _time_columns(runs: Any) -> tuple[Any, list[str], Callable, Callable, Callable]:
+    """The time columns to read and how to read them: (queryset, columns, as a datetime,
+    as the cell's ISO text, seconds between two). On SQLite as text, without Django's
+    converters; elsewhere as the database driver gives them (psycopg: aware datetimes)."""
+    if connections[runs.db].vendor != "sqlite":
+        return runs, list(_TIMES), lambda value: value, datetime.isoformat, _seconds
+    casts = {f"{name}_text": Cast(F(name), TextField()) for name in _TIMES}
+    return runs.annotate(**casts), list(casts), _sqlite_time, _sqlite_iso, _sqlite_seconds
+
+
 def write_history_csv(
     team: Team,
     query: str,
@@ -105,10 +154,12 @@ def write_history_csv(
     form = history.summary_form(QueryDict(query), team)
     runs = history.filtered(team, form)
     username = f"created_by__{get_user_model().USERNAME_FIELD}"
+    runs, times, read_time, iso, seconds_between = _time_columns(runs)
+    created, flora_created, submitted, completed = times
     columns = runs.values_list(
         "pk",
         "code",
-        "created_at",
+        created,
         "technique_id",
         "technique_name",
         "status",
@@ -117,9 +168,9 @@ def write_history_csv(
         "origin",
         "workspace_id",
         "project_id",
-        "flora_created_at",
-        "submitted_at",
-        "completed_at",
+        flora_created,
+        submitted,
+        completed,
         "charged_cost",
         "error_code",
         "error_message",
@@ -162,9 +213,9 @@ def write_history_csv(
             error_message,
             flora_run_id,
         ) in rows:
-            start = flora_created_at or submitted_at or created_at
             if status in _TERMINAL and completed_at is not None:
-                duration = f"{max(0.0, (completed_at - start).total_seconds()):.1f}"
+                start = flora_created_at or submitted_at or created_at
+                duration = f"{max(0.0, seconds_between(start, completed_at)):.1f}"
             else:
                 duration = ""
             url = (
@@ -174,7 +225,7 @@ def write_history_csv(
             )
             cells = [
                 code,
-                created_at.isoformat(),
+                iso(created_at),
                 technique_id,
                 technique_name,
                 status,
@@ -196,7 +247,7 @@ def write_history_csv(
             lines.append(cells)
         writer.writerows(lines)
         written += len(rows)
-        last = (rows[-1][2], rows[-1][0])
+        last = (read_time(rows[-1][2]), rows[-1][0])
         if on_chunk is not None:
             on_chunk(written)
         if len(rows) < CHUNK_ROWS:

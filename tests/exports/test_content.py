@@ -3,11 +3,12 @@ code runs:export streamed before issue 19), filters applied, for awkward cells t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from runs import csv_export
 from runs.models import Run, RunOrigin, RunStatus
@@ -89,6 +90,13 @@ def awkward(team_a, team_b, alice, bob, dave):
             flora_created_at=now - timedelta(days=40, seconds=9),
             charged_cost=Decimal("1.23456"),
         ),
+        # Times on the whole second: isoformat() writes no fraction, SQLite keeps none.
+        plain_run(
+            team_a,
+            bob,
+            created_at=now.replace(microsecond=0) - timedelta(days=1),
+            completed_at=now.replace(microsecond=0) - timedelta(days=1) + timedelta(seconds=2),
+        ),
         plain_run(team_b, dave, technique_name="Other team's"),
     ]
     # A code outside the alphabet new_run_code uses (an old row): its URL is quoted.
@@ -153,3 +161,28 @@ def test_filters_are_stored_canonical_and_described(bob_client, team_a, awkward)
     assert named.description == "CCTV Cam · workspace Brand Team"  # as the page names them
     outside = export_made(bob_client, "member=outside&date_from=2026-01-02", intent="i4")
     assert outside.description == "started outside the dashboard · from 2026-01-02"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-12-03 01:02:03",
+        "2026-12-03 01:02:03.000001",
+        "2026-12-03 01:02:03.123456",
+        "2026-12-03T01:02:03.5",
+        "2026-12-03 01:02:03+02:00",
+        None,
+    ],
+)
+def test_sqlite_times_are_read_as_djangos_converters_read_them(text):
+    """The export reads SQLite's time text itself (runs.csv_export._sqlite_time): the same
+    datetime as Django's SQLite converters (parse_datetime, then UTC when naive)."""
+    expected = None if text is None else parse_datetime(text)
+    if expected is not None and timezone.is_naive(expected):
+        expected = timezone.make_aware(expected, UTC)
+    got = csv_export._sqlite_time(text)
+    assert got == expected
+    if text is not None:
+        assert csv_export._sqlite_iso(text) == expected.isoformat()
+        later = (expected + timedelta(seconds=61.25)).isoformat(" ")
+        assert csv_export._sqlite_seconds(text, later) == 61.25
