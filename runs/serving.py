@@ -149,20 +149,7 @@ def serve_thumb(
 
     The ETag (the kept file's checksum) answers a reload without the bytes.
     """
-    name = {"small": output.thumb_small, "large": output.thumb_large}.get(size)
-    if not output.has_thumb:
-        name = ""
-    return thumbs.serve(
-        request,
-        name or "",
-        output.sha256,
-        size,
-        cache_control=cache_control,
-        what="output",
-        missing=thumbs.made_again(
-            RunOutput.objects.filter(pk=output.pk, thumb_small=output.thumb_small)
-        ),
-    )
+    return thumbs.serve_row(request, output, size, cache_control=cache_control, what="output")
 
 
 # --- Zip of every kept output -----------------------------------------------------------------

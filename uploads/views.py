@@ -142,18 +142,5 @@ def upload_content(request: HttpRequest, public_id: str) -> HttpResponse:
 def upload_thumb(request: HttpRequest, public_id: str, size: str) -> HttpResponse:
     """One of an upload's thumbnails (uploads.thumbnails: "small" or "large"), as WebP."""
     upload = get_for_team_or_404(request, Upload, public_id=public_id)
-    name = {"small": upload.thumb_small, "large": upload.thumb_large}.get(size)
-    if not upload.has_thumb:
-        name = ""
     cache_control = "private, max-age=31536000, immutable"
-    return thumbs.serve(
-        request,
-        name or "",
-        upload.sha256,
-        size,
-        cache_control=cache_control,
-        what="upload",
-        missing=thumbs.made_again(
-            Upload.objects.filter(pk=upload.pk, thumb_small=upload.thumb_small)
-        ),
-    )
+    return thumbs.serve_row(request, upload, size, cache_control=cache_control, what="upload")

@@ -19,8 +19,10 @@ __all__ = [
     "SIZES",
     "Refused",
     "is_thumbnailable",
+    "made_again",
     "make_and_store",
     "serve",
+    "serve_row",
     "render",
     "thumb_box",
 ]
@@ -126,6 +128,24 @@ def made_again(rows):
         )
 
     return forget
+
+
+def serve_row(request, row, size: str, *, cache_control: str, what: str):
+    """`serve` for a row with thumbnail columns (a kept output, an upload): its `size`
+    ("small" or "large") thumbnail, made again when found missing from storage."""
+    name = {"small": row.thumb_small, "large": row.thumb_large}.get(size)
+    if not row.has_thumb:
+        name = ""
+    same_row = type(row)._default_manager.filter(pk=row.pk, thumb_small=row.thumb_small)
+    return serve(
+        request,
+        name or "",
+        row.sha256,
+        size,
+        cache_control=cache_control,
+        what=what,
+        missing=made_again(same_row),
+    )
 
 
 def serve(
